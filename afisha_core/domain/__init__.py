@@ -1,0 +1,30 @@
+"""The domain: frozen attrs classes with their invariants, and pure rules."""
+
+from afisha_core.domain.events import Event, EventView
+from afisha_core.domain.notifications import InstantNotification
+from afisha_core.domain.outbox import Email, OutboxMessage, OutboxStatus
+from afisha_core.domain.participation import Participation, ParticipationStatus
+from afisha_core.domain.recovery import IssuedLoginRecovery
+from afisha_core.domain.registrations import MAX_CODE_ATTEMPTS, IssuedRegistration
+from afisha_core.domain.sessions import LoginSession
+from afisha_core.domain.users import Role, User
+from afisha_core.domain.views import Page, Participant
+
+__all__ = [
+    "MAX_CODE_ATTEMPTS",
+    "Email",
+    "Event",
+    "EventView",
+    "InstantNotification",
+    "IssuedLoginRecovery",
+    "IssuedRegistration",
+    "LoginSession",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Page",
+    "Participant",
+    "Participation",
+    "ParticipationStatus",
+    "Role",
+    "User",
+]

@@ -1,0 +1,89 @@
+"""Reusable attrs validators for the domain's invariants."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
+# Deliberately simple: one @, a non-empty local part, a dotted domain, no spaces.
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+MAX_EMAIL_LENGTH = 254
+
+
+def utc_datetime(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A datetime must be timezone-aware and in UTC."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{attribute.name} must be a datetime")
+    if value.tzinfo is None or value.utcoffset() != timedelta(0):
+        raise ValueError(f"{attribute.name} must be a timezone-aware UTC datetime")
+
+
+def optional_utc_datetime(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Like :func:`utc_datetime`, but ``None`` is allowed."""
+    if value is not None:
+        utc_datetime(inst, attribute, value)
+
+
+def not_blank(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A string must hold something other than whitespace."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+def max_length(n: int) -> Any:
+    """A string (when not None) must be at most ``n`` characters long."""
+
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and len(value) > n:
+            raise ValueError(f"{attribute.name} must be at most {n} characters")
+
+    return check
+
+
+def is_valid_email(value: str) -> bool:
+    """Whether ``value`` has the shape of an email address."""
+    return len(value) <= MAX_EMAIL_LENGTH and EMAIL_RE.fullmatch(value) is not None
+
+
+def is_valid_username(value: str) -> bool:
+    """Whether ``value`` is a valid username (``^[a-z0-9_.-]{3,32}$``)."""
+    return USERNAME_RE.fullmatch(value) is not None
+
+
+def is_valid_timezone(value: str) -> bool:
+    """Whether ``value`` names an IANA time zone known to this system."""
+    if not value or value.startswith(("/", ".")) or ".." in value:
+        return False
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def email(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An email must have a plausible shape."""
+    if not isinstance(value, str) or not is_valid_email(value):
+        raise ValueError(f"{attribute.name} is not a valid email address")
+
+
+def username(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A username must match ``^[a-z0-9_.-]{3,32}$``."""
+    if not isinstance(value, str) or not is_valid_username(value):
+        raise ValueError(f"{attribute.name} must match ^[a-z0-9_.-]{{3,32}}$")
+
+
+def timezone_name(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A timezone must be an IANA name."""
+    if not isinstance(value, str) or not is_valid_timezone(value):
+        raise ValueError(f"{attribute.name} must be an IANA time zone name")
+
+
+def normalize_email(value: str) -> str:
+    """Canonical form used for storage and lookups: trimmed, lower-cased."""
+    return value.strip().lower()

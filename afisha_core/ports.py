@@ -1,0 +1,529 @@
+"""The ports: what the core needs from the outside world, as ``typing.Protocol``s.
+
+Adapters do not inherit from these; mypy checks them structurally. Every method says
+what it returns and what it raises. Any method of any port may also raise
+:class:`~afisha_core.errors.ServiceUnavailable` (or a subclass) when its backing
+service cannot be reached; nothing else unexpected should escape an adapter.
+
+Repositories are reached only through a :class:`UnitOfWork`, which is one database
+transaction: nothing a repository writes is visible to others before
+:meth:`UnitOfWork.commit`, and leaving the ``async with`` block without committing
+rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+import attrs
+
+from afisha_core.domain import (
+    Email,
+    Event,
+    EventView,
+    InstantNotification,
+    IssuedLoginRecovery,
+    IssuedRegistration,
+    LoginSession,
+    OutboxMessage,
+    Participant,
+    Participation,
+    ParticipationStatus,
+    Role,
+    User,
+)
+
+__all__ = [
+    "Clock",
+    "DueReminder",
+    "EventQuery",
+    "EventRepository",
+    "Mailer",
+    "NotificationRepository",
+    "ObjectStorage",
+    "OutboxRepository",
+    "ParticipationRepository",
+    "PasswordHasher",
+    "RateLimitResult",
+    "RateLimiter",
+    "RecoveryRepository",
+    "RegistrationRepository",
+    "SessionRepository",
+    "StoredObject",
+    "TokenGenerator",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UserQuery",
+    "UserRepository",
+]
+
+
+# --- query values shared by repositories ------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class UserQuery:
+    """A page of live users ordered by ``(created_at, id)``.
+
+    ``text`` matches a case-insensitive substring of email, username or full name;
+    ``after`` is the ``(created_at, id)`` of the last user of the previous page.
+    """
+
+    text: str | None = None
+    role: Role | None = None
+    after: tuple[datetime, UUID] | None = None
+    limit: int = 20
+
+
+@attrs.frozen(kw_only=True)
+class EventQuery:
+    """A page of events ordered by ``(starts_at, id)``.
+
+    An event matches the time range when it overlaps ``[starts_from, starts_before)``:
+    ``ends_at > starts_from`` and ``starts_at < starts_before`` (each bound optional).
+    ``text`` matches a case-insensitive substring of name, short description,
+    description or location. Rejected events are left out unless
+    ``include_rejected``. With ``participant_id`` only events where that user has a
+    participation whose status is in ``participant_statuses`` are listed.
+    ``after`` is the ``(starts_at, id)`` of the last event of the previous page.
+    """
+
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    text: str | None = None
+    include_rejected: bool = False
+    participant_id: UUID | None = None
+    participant_statuses: frozenset[ParticipationStatus] = frozenset(
+        {ParticipationStatus.PARTICIPATING, ParticipationStatus.WAITLISTED}
+    )
+    after: tuple[datetime, UUID] | None = None
+    limit: int = 20
+
+
+@attrs.frozen(kw_only=True)
+class DueReminder:
+    """A participation whose reminder was just claimed, with its event and user."""
+
+    participation: Participation
+    event: Event
+    user: User
+
+
+# --- repositories -------------------------------------------------------------------
+
+
+class UserRepository(Protocol):
+    """Users, live and soft-deleted."""
+
+    async def get(self, user_id: UUID) -> User | None:
+        """The user with this id, deleted or not; ``None`` if there is none."""
+        ...
+
+    async def get_by_email(self, email: str) -> User | None:
+        """The live user with this (normalized) email, or ``None``."""
+        ...
+
+    async def get_by_username(self, username: str) -> User | None:
+        """The live user with this username, or ``None``."""
+        ...
+
+    async def add(self, user: User) -> None:
+        """Store a new user.
+
+        Raises :class:`~afisha_core.errors.EmailTaken` or
+        :class:`~afisha_core.errors.UsernameTaken` when a live user already has the
+        email or username (checked atomically by the store, so races are safe).
+        """
+        ...
+
+    async def update(self, user: User) -> None:
+        """Replace the stored user with the same id.
+
+        Raises :class:`~afisha_core.errors.UsernameTaken` or
+        :class:`~afisha_core.errors.EmailTaken` on a clash with another live user.
+        """
+        ...
+
+    async def list(self, query: UserQuery) -> Sequence[User]:
+        """Up to ``query.limit`` live users matching ``query``, in ``(created_at, id)`` order."""
+        ...
+
+
+class SessionRepository(Protocol):
+    """Login sessions, looked up by the hash of their token."""
+
+    async def add(self, session: LoginSession) -> None:
+        """Store a new session."""
+        ...
+
+    async def get(self, uid: UUID) -> LoginSession | None:
+        """The session with this uid (even if revoked or expired), or ``None``."""
+        ...
+
+    async def get_by_token_hash(self, token_hash: str) -> LoginSession | None:
+        """The session whose token hashes to ``token_hash`` (any state), or ``None``."""
+        ...
+
+    async def update(self, session: LoginSession) -> None:
+        """Replace the stored session with the same uid."""
+        ...
+
+    async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
+        """The user's sessions that are neither revoked nor expired, newest first."""
+        ...
+
+    async def revoke_all(
+        self, user_id: UUID, now: datetime, *, except_uid: UUID | None = None
+    ) -> int:
+        """Revoke every active session of the user but ``except_uid``; return how many."""
+        ...
+
+
+class RegistrationRepository(Protocol):
+    """Registrations waiting for their code."""
+
+    async def add(self, registration: IssuedRegistration) -> None:
+        """Store a new registration."""
+        ...
+
+    async def get_by_token_hash(self, token_hash: str) -> IssuedRegistration | None:
+        """The registration whose token hashes to ``token_hash``, or ``None``."""
+        ...
+
+    async def update(self, registration: IssuedRegistration) -> None:
+        """Replace the stored registration with the same id."""
+        ...
+
+
+class RecoveryRepository(Protocol):
+    """Password-recovery tokens."""
+
+    async def add(self, recovery: IssuedLoginRecovery) -> None:
+        """Store a new recovery token."""
+        ...
+
+    async def get_by_token_hash(self, token_hash: str) -> IssuedLoginRecovery | None:
+        """The recovery whose token hashes to ``token_hash``, or ``None``."""
+        ...
+
+    async def update(self, recovery: IssuedLoginRecovery) -> None:
+        """Replace the stored recovery with the same id."""
+        ...
+
+
+class EventRepository(Protocol):
+    """Events, and their views with live participation counts."""
+
+    async def add(self, event: Event) -> None:
+        """Store a new event."""
+        ...
+
+    async def update(self, event: Event) -> None:
+        """Replace the stored event with the same id."""
+        ...
+
+    async def get(self, event_id: UUID) -> Event | None:
+        """The event, or ``None``."""
+        ...
+
+    async def get_for_update(self, event_id: UUID) -> Event | None:
+        """The event, locked until the unit of work ends, or ``None``.
+
+        While one unit of work holds the lock, another calling this for the same
+        event waits; this is what makes capacity checks atomic (``SELECT ... FOR
+        UPDATE`` in PostgreSQL, a write transaction in SQLite).
+        """
+        ...
+
+    async def get_view(self, event_id: UUID, viewer_id: UUID | None) -> EventView | None:
+        """The event with live counts and ``viewer_id``'s status, or ``None``."""
+        ...
+
+    async def list_views(
+        self, query: EventQuery, now: datetime, viewer_id: UUID | None
+    ) -> Sequence[EventView]:
+        """Up to ``query.limit`` events matching ``query``, in ``(starts_at, id)`` order.
+
+        Counts and the viewer's status come with the page (no query per event).
+        ``now`` is the default lower bound when ``query.starts_from`` is unset.
+        """
+        ...
+
+
+class ParticipationRepository(Protocol):
+    """Participations. Callers lock the event first (``get_for_update``)."""
+
+    async def get(self, event_id: UUID, user_id: UUID) -> Participation | None:
+        """The user's participation in the event, or ``None``."""
+        ...
+
+    async def save(self, participation: Participation) -> None:
+        """Insert or replace the row for ``(event_id, user_id)``."""
+        ...
+
+    async def count(self, event_id: UUID, status: ParticipationStatus) -> int:
+        """How many participations of the event have ``status`` (counted live)."""
+        ...
+
+    async def next_waitlisted(self, event_id: UUID) -> Participation | None:
+        """The longest-waiting WAITLISTED participation, or ``None``.
+
+        Longest-waiting means the earliest ``status_changed_at``; ties go to the row
+        that was written first.
+        """
+        ...
+
+    async def list_participants(
+        self,
+        event_id: UUID,
+        *,
+        status: ParticipationStatus | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> Sequence[Participant]:
+        """Up to ``limit`` participants in ``(created_at, user_id)`` order."""
+        ...
+
+    async def list_for_user(
+        self, user_id: UUID, statuses: frozenset[ParticipationStatus]
+    ) -> Sequence[Participation]:
+        """All of the user's participations whose status is in ``statuses``."""
+        ...
+
+    async def clear_reminders(self, event_id: UUID) -> int:
+        """Unset ``reminder_queued_at`` on every participation of the event; return how many."""
+        ...
+
+    async def claim_due_reminders(
+        self, now: datetime, horizon: datetime, limit: int
+    ) -> Sequence[DueReminder]:
+        """Claim up to ``limit`` reminders that are due, setting ``reminder_queued_at = now``.
+
+        Due means: PARTICIPATING, ``reminder_queued_at`` unset, the user is live, and
+        the event is not rejected with ``now < starts_at <= horizon``. A row claimed by
+        one unit of work is never returned to another (``FOR UPDATE SKIP LOCKED``).
+        """
+        ...
+
+
+class NotificationRepository(Protocol):
+    """In-app notifications."""
+
+    async def add(self, notification: InstantNotification) -> None:
+        """Store a new notification."""
+        ...
+
+    async def get(self, notification_id: UUID) -> InstantNotification | None:
+        """The notification, or ``None``."""
+        ...
+
+    async def update(self, notification: InstantNotification) -> None:
+        """Replace the stored notification with the same id."""
+        ...
+
+    async def list(
+        self,
+        user_id: UUID,
+        *,
+        unacked_only: bool,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> Sequence[InstantNotification]:
+        """Up to ``limit`` of the user's notifications, newest first.
+
+        Ordered by ``(created_at, id)`` descending; ``before`` is the key of the last
+        notification of the previous page.
+        """
+        ...
+
+    async def ack_all(self, user_id: UUID, now: datetime) -> int:
+        """Set ``acked_at = now`` on every unacked notification of the user; return how many."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """Emails waiting for delivery."""
+
+    async def add(self, message: OutboxMessage) -> None:
+        """Store a new message."""
+        ...
+
+    async def get(self, message_id: UUID) -> OutboxMessage | None:
+        """The message, or ``None``."""
+        ...
+
+    async def update(self, message: OutboxMessage) -> None:
+        """Replace the stored message with the same id."""
+        ...
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[OutboxMessage]:
+        """Claim up to ``limit`` PENDING messages with ``next_attempt_at <= now``.
+
+        Claiming sets ``next_attempt_at = lease_until`` so no other worker takes them
+        meanwhile (and a crashed worker's messages come back when the lease ends).
+        Oldest ``next_attempt_at`` first. Returns the claimed messages as stored
+        after the claim.
+        """
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository.
+
+    Use as ``async with factory() as uow: ...; await uow.commit()``. Leaving the block
+    without :meth:`commit` (or by an exception) rolls back.
+    """
+
+    users: UserRepository
+    sessions: SessionRepository
+    registrations: RegistrationRepository
+    recoveries: RecoveryRepository
+    events: EventRepository
+    participations: ParticipationRepository
+    notifications: NotificationRepository
+    outbox: OutboxRepository
+
+    async def __aenter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed, and release the connection."""
+        ...
+
+    async def commit(self) -> None:
+        """Make every change of this unit of work durable and visible, at once."""
+        ...
+
+    async def rollback(self) -> None:
+        """Discard every change since the last commit."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a new :class:`UnitOfWork`."""
+
+    def __call__(self) -> UnitOfWork:
+        """A new, not yet entered, unit of work."""
+        ...
+
+
+# --- other ports -------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """Where time comes from."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashing (argon2id in production)."""
+
+    async def hash(self, password: str) -> str:
+        """A new salted hash of ``password`` (never blocks the event loop)."""
+        ...
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        """Whether ``password`` matches ``password_hash``; ``False`` for a malformed hash."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with other parameters than the current ones."""
+        ...
+
+
+class TokenGenerator(Protocol):
+    """Unpredictable secrets."""
+
+    def token(self) -> str:
+        """A URL-safe token with 256 bits of randomness."""
+        ...
+
+    def code(self) -> str:
+        """A 6-digit verification code, uniformly random."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitResult:
+    """The answer of a rate limiter: whether the hit is allowed, and when to retry."""
+
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: timedelta
+
+
+class RateLimiter(Protocol):
+    """Fixed-window counters shared by every process of a deployment."""
+
+    async def hit(self, key: str, *, limit: int, window: timedelta) -> RateLimitResult:
+        """Count one hit on ``key``; allowed while the count in the window is ``<= limit``.
+
+        The window starts at the first hit and the counter disappears when it ends.
+        ``retry_after`` is the time left in the window (zero when allowed).
+        """
+        ...
+
+    async def peek(self, key: str, *, limit: int, window: timedelta) -> RateLimitResult:
+        """Like :meth:`hit` without counting: allowed while the count is ``< limit``."""
+        ...
+
+    async def reset(self, key: str) -> None:
+        """Forget the counter of ``key``."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class StoredObject:
+    """Bytes read back from storage with their content type."""
+
+    data: bytes
+    content_type: str
+
+
+class ObjectStorage(Protocol):
+    """Where pictures live (S3-compatible, local files or memory)."""
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store ``data`` under ``key`` with its content type, replacing any object there."""
+        ...
+
+    async def get(self, key: str) -> StoredObject | None:
+        """The object under ``key``, or ``None``."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object under ``key``; no error if there is none."""
+        ...
+
+    def url(self, key: str) -> str:
+        """An absolute URL at which a browser can fetch the object."""
+        ...
+
+
+class Mailer(Protocol):
+    """Sends one email. Used only by mail delivery, never inside a use case."""
+
+    async def send(self, email: Email) -> None:
+        """Hand ``email`` to the mail server and return once it accepted it.
+
+        Raises :class:`~afisha_core.errors.TemporaryDeliveryError` when a later
+        attempt may succeed (4xx, connection refused, timeout) and
+        :class:`~afisha_core.errors.PermanentDeliveryError` when it never will (5xx).
+        """
+        ...
