@@ -85,6 +85,8 @@ class EventQuery:
 
     An event matches the time range when it overlaps ``[starts_from, starts_before)``:
     ``ends_at > starts_from`` and ``starts_at < starts_before`` (each bound optional).
+    Without ``starts_from`` the lower bound is the ``now`` given to ``list_views`` (so
+    events that have ended are left out), unless ``include_finished`` is set.
     ``text`` matches a case-insensitive substring of name, short description,
     description or location. Rejected events are left out unless
     ``include_rejected``. With ``participant_id`` only events where that user has a
@@ -96,6 +98,7 @@ class EventQuery:
     starts_before: datetime | None = None
     text: str | None = None
     include_rejected: bool = False
+    include_finished: bool = False
     participant_id: UUID | None = None
     participant_statuses: frozenset[ParticipationStatus] = frozenset(
         {ParticipationStatus.PARTICIPATING, ParticipationStatus.WAITLISTED}
@@ -191,7 +194,12 @@ class RegistrationRepository(Protocol):
         ...
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedRegistration | None:
-        """The registration whose token hashes to ``token_hash``, or ``None``."""
+        """The registration whose token hashes to ``token_hash``, or ``None``.
+
+        The row stays locked until the unit of work ends (``SELECT ... FOR UPDATE``),
+        so concurrent confirmations of one registration take turns and every wrong
+        code is counted.
+        """
         ...
 
     async def update(self, registration: IssuedRegistration) -> None:
@@ -207,7 +215,11 @@ class RecoveryRepository(Protocol):
         ...
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedLoginRecovery | None:
-        """The recovery whose token hashes to ``token_hash``, or ``None``."""
+        """The recovery whose token hashes to ``token_hash``, or ``None``.
+
+        The row stays locked until the unit of work ends (``SELECT ... FOR UPDATE``),
+        so a token used twice at once is accepted only once.
+        """
         ...
 
     async def update(self, recovery: IssuedLoginRecovery) -> None:

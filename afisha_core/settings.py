@@ -1,0 +1,76 @@
+"""Settings the use cases obey: lifetimes, limits and the public URL for links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+__all__ = ["Limit", "Settings"]
+
+
+@attrs.frozen(kw_only=True)
+class Limit:
+    """At most ``count`` events per ``window``."""
+
+    count: int = attrs.field(validator=attrs.validators.ge(1))
+    window: timedelta = attrs.field()
+
+    @window.validator
+    def _positive(self, _attribute: object, value: timedelta) -> None:
+        if value <= timedelta(0):
+            raise ValueError("window must be positive")
+
+
+def _strip_slash(value: object) -> str:
+    return str(value).rstrip("/")
+
+
+def _public_url(_inst: object, _attribute: object, value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("public_url must start with http:// or https://")
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Everything tunable in the core; the defaults are the documented ones.
+
+    ``public_url`` is the only base for links in emails (never a request's Host).
+    """
+
+    public_url: str = attrs.field(
+        default="http://127.0.0.1:8080",
+        converter=_strip_slash,
+        validator=_public_url,
+    )
+    reminder_lead: timedelta = timedelta(hours=24)
+    session_ttl: timedelta = timedelta(days=30)
+    session_touch_interval: timedelta = timedelta(minutes=1)
+    registration_ttl: timedelta = timedelta(minutes=15)
+    recovery_ttl: timedelta = timedelta(hours=1)
+    max_image_bytes: int = 10 * 1024 * 1024
+    registrations_per_email: Limit = Limit(count=3, window=timedelta(hours=1))
+    recoveries_per_email: Limit = Limit(count=3, window=timedelta(hours=1))
+    login_failures_per_login: Limit = Limit(count=10, window=timedelta(minutes=15))
+    login_failures_per_address: Limit = Limit(count=50, window=timedelta(minutes=15))
+    reminder_batch_size: int = attrs.field(default=100, validator=attrs.validators.ge(1))
+    outbox_batch_size: int = attrs.field(default=50, validator=attrs.validators.ge(1))
+    outbox_lease: timedelta = timedelta(minutes=5)
+    outbox_backoff_base: timedelta = timedelta(seconds=30)
+    outbox_backoff_max: timedelta = timedelta(hours=1)
+    outbox_max_attempts: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    recovery_path: str = "/password-recovery/{token}"
+    event_path: str = "/v1/events/{event_id}"
+    calendar_path: str = "/v1/events/{event_id}/calendar.ics"
+
+    def recovery_url(self, token: str) -> str:
+        """The link mailed for password recovery."""
+        return self.public_url + self.recovery_path.format(token=token)
+
+    def event_url(self, event_id: object) -> str:
+        """The link to an event."""
+        return self.public_url + self.event_path.format(event_id=event_id)
+
+    def calendar_url(self, event_id: object) -> str:
+        """The link to an event's calendar file."""
+        return self.public_url + self.calendar_path.format(event_id=event_id)

@@ -1,0 +1,27 @@
+"""The use cases, one module per area; each service takes its ports explicitly."""
+
+from afisha_core.usecases.accounts import AccountService
+from afisha_core.usecases.events import UNSET, EventDraft, EventPatch, EventService
+from afisha_core.usecases.mail import DeliveryReport, MailDeliveryService
+from afisha_core.usecases.notifications import NotificationService
+from afisha_core.usecases.participation import ParticipationService
+from afisha_core.usecases.recovery import RecoveryService
+from afisha_core.usecases.reminders import ReminderService
+from afisha_core.usecases.sessions import LoginResult, Principal, SessionService
+
+__all__ = [
+    "UNSET",
+    "AccountService",
+    "DeliveryReport",
+    "EventDraft",
+    "EventPatch",
+    "EventService",
+    "LoginResult",
+    "MailDeliveryService",
+    "NotificationService",
+    "ParticipationService",
+    "Principal",
+    "RecoveryService",
+    "ReminderService",
+    "SessionService",
+]

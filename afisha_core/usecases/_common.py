@@ -1,0 +1,62 @@
+"""Helpers shared by the use cases (not part of the public API)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from afisha_core.domain import InstantNotification, OutboxMessage, Page, User
+from afisha_core.errors import Forbidden, ValidationFailed
+from afisha_core.pagination import encode_cursor
+from afisha_core.ports import UnitOfWork
+from afisha_core.usecases.messages import Message
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 100
+
+
+def require_admin(actor: User) -> None:
+    """Raise :class:`Forbidden` unless ``actor`` is an administrator."""
+    if not actor.is_admin:
+        raise Forbidden
+
+
+def check_limit(limit: int) -> int:
+    """A page size must be between 1 and 100."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationFailed.single("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    return limit
+
+
+def make_page(
+    rows: Sequence[T], limit: int, key: Callable[[T], tuple[datetime, uuid.UUID]]
+) -> Page[T]:
+    """A page from up to ``limit + 1`` rows: the extra row only says that more exist."""
+    items = list(rows[:limit])
+    more = len(rows) > limit
+    return Page(items=items, next_cursor=encode_cursor(key(items[-1])) if more and items else None)
+
+
+async def enqueue_email(uow: UnitOfWork, now: datetime, message: Message, to: str) -> None:
+    """Write ``message`` to the outbox; it is sent after the unit of work commits."""
+    await uow.outbox.add(
+        OutboxMessage(id=uuid.uuid4(), email=message.email(to), created_at=now, next_attempt_at=now)
+    )
+
+
+async def notify(uow: UnitOfWork, now: datetime, user: User, message: Message) -> None:
+    """Tell ``user`` in the app and by email, in the caller's unit of work."""
+    await uow.notifications.add(
+        InstantNotification(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            title=message.subject,
+            content=message.text,
+            cta_url=message.cta_url,
+            cta_label=message.cta_label,
+            created_at=now,
+        )
+    )
+    await enqueue_email(uow, now, message, user.email)

@@ -1,0 +1,371 @@
+"""Registration with an emailed code, profiles, passwords, deletion and user admin."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from afisha_core.domain import (
+    MAX_CODE_ATTEMPTS,
+    IssuedRegistration,
+    Page,
+    ParticipationStatus,
+    Role,
+    User,
+)
+from afisha_core.domain import _validators as v
+from afisha_core.domain.passwords import check_password_strength
+from afisha_core.errors import (
+    FieldError,
+    InvalidCode,
+    InvalidCredentials,
+    NotFound,
+    RateLimited,
+    RegistrationNotFound,
+    SystemUserProtected,
+    TooManyAttempts,
+    UsernameTaken,
+    ValidationFailed,
+)
+from afisha_core.pagination import decode_cursor
+from afisha_core.ports import (
+    Clock,
+    PasswordHasher,
+    RateLimiter,
+    TokenGenerator,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserQuery,
+)
+from afisha_core.settings import Settings
+from afisha_core.tokens import hash_token, tokens_equal
+from afisha_core.usecases import messages
+from afisha_core.usecases._common import check_limit, enqueue_email, make_page, require_admin
+from afisha_core.usecases.participation import withdraw
+from afisha_core.usecases.sessions import LoginResult, Principal, open_session
+
+__all__ = ["AccountService"]
+
+_CODE_RE = re.compile(r"^[0-9]{6}$")
+_MAX_FULL_NAME = 200
+
+
+def _account_field_errors(
+    *, email: str | None = None, username: str | None = None, full_name: str | None = None
+) -> list[FieldError]:
+    errors = []
+    if email is not None and not v.is_valid_email(email):
+        errors.append(FieldError("email", "is not a valid email address"))
+    if username is not None and not v.is_valid_username(username):
+        errors.append(
+            FieldError("username", "must be 3 to 32 of a-z, 0-9, '_', '.', '-' (lower case)")
+        )
+    if full_name is not None:
+        if not full_name.strip():
+            errors.append(FieldError("full_name", "must not be empty"))
+        elif len(full_name) > _MAX_FULL_NAME:
+            errors.append(FieldError("full_name", f"must be at most {_MAX_FULL_NAME} characters"))
+    return errors
+
+
+@attrs.frozen
+class AccountService:
+    """Everything about accounts: register, confirm, profile, password, deletion, admin."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    hasher: PasswordHasher
+    tokens: TokenGenerator
+    limiter: RateLimiter
+    settings: Settings = attrs.field(factory=Settings)
+
+    # --- registration ------------------------------------------------------------
+
+    async def register(self, email: str, username: str, full_name: str, password: str) -> str:
+        """Issue a registration and mail its 6-digit code; return the registration token.
+
+        The answer is the same whether or not the email already has an account: in
+        that case the owner is mailed a notice instead of a code, and the token can
+        never be confirmed. Raises :class:`ValidationFailed` for malformed fields,
+        :class:`WeakPassword`, :class:`UsernameTaken` (usernames are public), and
+        :class:`RateLimited` past 3 registrations per email per hour.
+        """
+        email = v.normalize_email(email)
+        full_name = full_name.strip()
+        errors = _account_field_errors(email=email, username=username, full_name=full_name)
+        if errors:
+            raise ValidationFailed(errors)
+        check_password_strength(password, username=username, email=email)
+        limit = self.settings.registrations_per_email
+        result = await self.limiter.hit(
+            f"registrations:email:{email}", limit=limit.count, window=limit.window
+        )
+        if not result.allowed:
+            raise RateLimited(result.retry_after, "Too many registrations for this email.")
+        password_hash = await self.hasher.hash(password)
+        token, code = self.tokens.token(), self.tokens.code()
+        now = self.clock.now()
+        async with self.uow() as uow:
+            if await uow.users.get_by_username(username) is not None:
+                raise UsernameTaken
+            existing = await uow.users.get_by_email(email)
+            registration = IssuedRegistration(
+                id=uuid.uuid4(),
+                token_hash=hash_token(token),
+                code_hash=None if existing else hash_token(token, code),
+                email=email,
+                username=username,
+                full_name=full_name,
+                password_hash=password_hash,
+                created_at=now,
+                expires_at=now + self.settings.registration_ttl,
+            )
+            await uow.registrations.add(registration)
+            message = (
+                messages.account_exists(self.settings)
+                if existing
+                else messages.registration_code(full_name, code, self.settings.registration_ttl)
+            )
+            await enqueue_email(uow, now, message, email)
+            await uow.commit()
+        return token
+
+    async def confirm(
+        self,
+        registration_token: str,
+        code: str,
+        *,
+        user_agent: str = "",
+        client_address: str | None = None,
+    ) -> LoginResult:
+        """Confirm a registration with its code: create the user and log them in.
+
+        Raises :class:`RegistrationNotFound` (unknown, expired or already confirmed),
+        :class:`InvalidCode` (the wrong code is counted), :class:`TooManyAttempts`
+        (5 wrong codes: the registration is dead), :class:`EmailTaken` or
+        :class:`UsernameTaken` when someone else got there first.
+        """
+        if not _CODE_RE.fullmatch(code):
+            raise ValidationFailed.single("code", "must be 6 digits")
+        if not registration_token or len(registration_token) > 256:
+            raise RegistrationNotFound
+        now = self.clock.now()
+        async with self.uow() as uow:
+            registration = await uow.registrations.get_by_token_hash(hash_token(registration_token))
+            if (
+                registration is None
+                or registration.confirmed_at is not None
+                or now >= registration.expires_at
+            ):
+                raise RegistrationNotFound
+            if registration.attempts >= MAX_CODE_ATTEMPTS:
+                raise TooManyAttempts
+            expected = registration.code_hash
+            if expected is None or not tokens_equal(hash_token(registration_token, code), expected):
+                attempts = registration.attempts + 1
+                await uow.registrations.update(attrs.evolve(registration, attempts=attempts))
+                await uow.commit()
+                if attempts >= MAX_CODE_ATTEMPTS:
+                    raise TooManyAttempts
+                raise InvalidCode(MAX_CODE_ATTEMPTS - attempts)
+            user = User(
+                id=uuid.uuid4(),
+                email=registration.email,
+                username=registration.username,
+                full_name=registration.full_name,
+                password_hash=registration.password_hash,
+                created_at=now,
+            )
+            await uow.users.add(user)
+            await uow.registrations.update(attrs.evolve(registration, confirmed_at=now))
+            result = await open_session(
+                uow,
+                self.tokens,
+                self.settings,
+                user,
+                now=now,
+                user_agent=user_agent,
+                client_address=client_address,
+            )
+            await uow.commit()
+            return result
+
+    async def create_administrator(
+        self,
+        email: str,
+        username: str,
+        password: str,
+        *,
+        full_name: str = "Administrator",
+        is_system: bool = False,
+    ) -> User:
+        """Create an administrator directly (for the operator's command line).
+
+        Raises :class:`ValidationFailed`, :class:`WeakPassword`, :class:`EmailTaken`
+        or :class:`UsernameTaken`.
+        """
+        email = v.normalize_email(email)
+        errors = _account_field_errors(email=email, username=username, full_name=full_name)
+        if errors:
+            raise ValidationFailed(errors)
+        check_password_strength(password, username=username, email=email)
+        user = User(
+            id=uuid.uuid4(),
+            email=email,
+            username=username,
+            full_name=full_name.strip(),
+            password_hash=await self.hasher.hash(password),
+            role=Role.ADMINISTRATOR,
+            is_system=is_system,
+            created_at=self.clock.now(),
+        )
+        async with self.uow() as uow:
+            await uow.users.add(user)
+            await uow.commit()
+        return user
+
+    # --- one's own account -------------------------------------------------------
+
+    async def get_me(self, actor: User) -> User:
+        """The actor's current account."""
+        async with self.uow() as uow:
+            return await self._live_user(uow, actor.id)
+
+    async def update_profile(
+        self, actor: User, *, full_name: str | None = None, username: str | None = None
+    ) -> User:
+        """Change the actor's full name and/or username.
+
+        Raises :class:`ValidationFailed` or :class:`UsernameTaken`.
+        """
+        if full_name is not None:
+            full_name = full_name.strip()
+        errors = _account_field_errors(username=username, full_name=full_name)
+        if errors:
+            raise ValidationFailed(errors)
+        changes: dict[str, Any] = {}
+        if full_name is not None:
+            changes["full_name"] = full_name
+        if username is not None:
+            changes["username"] = username
+        async with self.uow() as uow:
+            user = await self._live_user(uow, actor.id)
+            if not changes:
+                return user
+            user = attrs.evolve(user, **changes)
+            await uow.users.update(user)
+            await uow.commit()
+            return user
+
+    async def change_password(
+        self, principal: Principal, current_password: str, new_password: str
+    ) -> None:
+        """Set a new password after checking the current one; other sessions are revoked.
+
+        Raises :class:`InvalidCredentials` for a wrong current password and
+        :class:`WeakPassword` for a weak new one.
+        """
+        actor = principal.user
+        check_password_strength(
+            new_password, username=actor.username, email=actor.email, field="new_password"
+        )
+        new_hash = await self.hasher.hash(new_password)
+        async with self.uow() as uow:
+            user = await self._live_user(uow, actor.id)
+            if not await self.hasher.verify(user.password_hash, current_password):
+                raise InvalidCredentials("The current password is wrong.")
+            now = self.clock.now()
+            await uow.users.update(attrs.evolve(user, password_hash=new_hash))
+            await uow.sessions.revoke_all(user.id, now, except_uid=principal.session.uid)
+            await uow.commit()
+
+    async def delete_me(self, principal: Principal, password: str) -> None:
+        """Delete the caller's own account after checking the password.
+
+        Soft delete: every session is revoked, spots are given up (and go to the
+        waitlist). Raises :class:`InvalidCredentials` or :class:`SystemUserProtected`.
+        """
+        async with self.uow() as uow:
+            user = await self._live_user(uow, principal.user.id)
+            if not await self.hasher.verify(user.password_hash, password):
+                raise InvalidCredentials("The password is wrong.")
+            await self._soft_delete(uow, user)
+            await uow.commit()
+
+    # --- administration ----------------------------------------------------------
+
+    async def list_users(
+        self,
+        actor: User,
+        *,
+        text: str | None = None,
+        role: Role | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[User]:
+        """A page of live users (administrators only), oldest first."""
+        require_admin(actor)
+        check_limit(limit)
+        query = UserQuery(
+            text=text or None,
+            role=role,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+        async with self.uow() as uow:
+            rows = await uow.users.list(query)
+        return make_page(rows, limit, lambda u: (u.created_at, u.id))
+
+    async def change_role(self, actor: User, user_id: uuid.UUID, role: Role) -> User:
+        """Set a user's role (administrators only).
+
+        Raises :class:`NotFound` and, for demoting a system user,
+        :class:`SystemUserProtected`.
+        """
+        require_admin(actor)
+        async with self.uow() as uow:
+            user = await self._live_user(uow, user_id)
+            if user.role is role:
+                return user
+            if user.is_system:
+                raise SystemUserProtected
+            user = attrs.evolve(user, role=role)
+            await uow.users.update(user)
+            await uow.commit()
+            return user
+
+    async def delete_user(self, actor: User, user_id: uuid.UUID) -> None:
+        """Soft-delete a user (administrators only); a system user cannot be deleted."""
+        require_admin(actor)
+        async with self.uow() as uow:
+            user = await self._live_user(uow, user_id)
+            await self._soft_delete(uow, user)
+            await uow.commit()
+
+    # --- helpers -----------------------------------------------------------------
+
+    @staticmethod
+    async def _live_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
+        user = await uow.users.get(user_id)
+        if user is None or user.is_deleted:
+            raise NotFound
+        return user
+
+    async def _soft_delete(self, uow: UnitOfWork, user: User) -> None:
+        if user.is_system:
+            raise SystemUserProtected
+        now: datetime = self.clock.now()
+        await uow.users.update(attrs.evolve(user, deleted_at=now))
+        await uow.sessions.revoke_all(user.id, now)
+        active = await uow.participations.list_for_user(
+            user.id,
+            frozenset({ParticipationStatus.PARTICIPATING, ParticipationStatus.WAITLISTED}),
+        )
+        for participation in active:
+            event = await uow.events.get_for_update(participation.event_id)
+            if event is not None and not event.is_finished(now):
+                await withdraw(uow, event, user.id, now, self.settings)

@@ -1,0 +1,93 @@
+"""Password recovery by a single-use emailed link."""
+
+from __future__ import annotations
+
+import uuid
+
+import attrs
+
+from afisha_core.domain import IssuedLoginRecovery
+from afisha_core.domain import _validators as v
+from afisha_core.domain.passwords import check_password_strength
+from afisha_core.errors import RateLimited, RecoveryTokenInvalid, ValidationFailed
+from afisha_core.ports import Clock, PasswordHasher, RateLimiter, TokenGenerator, UnitOfWorkFactory
+from afisha_core.settings import Settings
+from afisha_core.tokens import hash_token
+from afisha_core.usecases import messages
+from afisha_core.usecases._common import enqueue_email
+
+__all__ = ["RecoveryService"]
+
+
+@attrs.frozen
+class RecoveryService:
+    """Ask for a recovery link, and set a new password with it."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    hasher: PasswordHasher
+    tokens: TokenGenerator
+    limiter: RateLimiter
+    settings: Settings = attrs.field(factory=Settings)
+
+    async def request(self, email: str) -> None:
+        """Mail a recovery link if ``email`` belongs to a live user; answer the same either way.
+
+        Raises only :class:`ValidationFailed` for a malformed address and
+        :class:`RateLimited` past the per-email limit (counted for every address,
+        known or not, so neither answer tells whether an account exists).
+        """
+        email = v.normalize_email(email)
+        if not v.is_valid_email(email):
+            raise ValidationFailed.single("email", "is not a valid email address")
+        limit = self.settings.recoveries_per_email
+        result = await self.limiter.hit(
+            f"recoveries:email:{email}", limit=limit.count, window=limit.window
+        )
+        if not result.allowed:
+            raise RateLimited(result.retry_after, "Too many recovery requests for this email.")
+        now = self.clock.now()
+        async with self.uow() as uow:
+            user = await uow.users.get_by_email(email)
+            if user is None:
+                return
+            token = self.tokens.token()
+            await uow.recoveries.add(
+                IssuedLoginRecovery(
+                    id=uuid.uuid4(),
+                    user_id=user.id,
+                    token_hash=hash_token(token),
+                    created_at=now,
+                    expires_at=now + self.settings.recovery_ttl,
+                )
+            )
+            message = messages.recovery_link(
+                user, self.settings.recovery_url(token), self.settings.recovery_ttl
+            )
+            await enqueue_email(uow, now, message, user.email)
+            await uow.commit()
+
+    async def complete(self, recovery_token: str, new_password: str) -> None:
+        """Set a new password with a recovery token; the token is used up.
+
+        Every session of the user is revoked. Raises :class:`RecoveryTokenInvalid`
+        for an unknown, used, expired token or a deleted user, and
+        :class:`WeakPassword` for a weak password (the token stays usable).
+        """
+        check_password_strength(new_password)
+        if not recovery_token or len(recovery_token) > 256:
+            raise RecoveryTokenInvalid
+        new_hash = await self.hasher.hash(new_password)
+        now = self.clock.now()
+        async with self.uow() as uow:
+            recovery = await uow.recoveries.get_by_token_hash(hash_token(recovery_token))
+            if recovery is None or not recovery.is_usable(now):
+                raise RecoveryTokenInvalid
+            user = await uow.users.get(recovery.user_id)
+            if user is None or user.is_deleted:
+                raise RecoveryTokenInvalid
+            check_password_strength(new_password, username=user.username, email=user.email)
+            await uow.users.update(attrs.evolve(user, password_hash=new_hash))
+            await uow.recoveries.update(attrs.evolve(recovery, used_at=now))
+            await uow.sessions.revoke_all(user.id, now)
+            await uow.commit()

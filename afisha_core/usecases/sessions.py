@@ -1,0 +1,203 @@
+"""Logging in, authenticating a bearer token, and managing one's sessions."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+import attrs
+
+from afisha_core.domain import LoginSession, User
+from afisha_core.errors import InvalidCredentials, NotAuthenticated, NotFound, RateLimited
+from afisha_core.ports import (
+    Clock,
+    PasswordHasher,
+    RateLimiter,
+    TokenGenerator,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from afisha_core.settings import Settings
+from afisha_core.tokens import hash_token
+
+__all__ = ["LoginResult", "Principal", "SessionService", "open_session"]
+
+MAX_TOKEN_LENGTH = 256
+MAX_LOGIN_LENGTH = 254
+
+
+@attrs.frozen(kw_only=True)
+class Principal:
+    """Who is calling: the user and the session their token belongs to."""
+
+    user: User
+    session: LoginSession
+
+
+@attrs.frozen(kw_only=True)
+class LoginResult:
+    """A new session: the bearer ``token`` (shown once, never stored) and what it opens."""
+
+    user: User
+    session: LoginSession
+    token: str = attrs.field(repr=False)
+
+
+async def open_session(
+    uow: UnitOfWork,
+    tokens: TokenGenerator,
+    settings: Settings,
+    user: User,
+    *,
+    now: datetime,
+    user_agent: str,
+    client_address: str | None,
+) -> LoginResult:
+    """Create a session for ``user`` in the caller's unit of work."""
+    token = tokens.token()
+    session = LoginSession(
+        uid=uuid.uuid4(),
+        user_id=user.id,
+        token_hash=hash_token(token),
+        user_agent=user_agent[:512],
+        client_address=client_address[:64] if client_address else None,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + settings.session_ttl,
+    )
+    await uow.sessions.add(session)
+    return LoginResult(user=user, session=session, token=token)
+
+
+@attrs.define
+class SessionService:
+    """Login with uniform failures, bearer authentication, listing and revoking sessions."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    hasher: PasswordHasher
+    tokens: TokenGenerator
+    limiter: RateLimiter
+    settings: Settings = attrs.field(factory=Settings)
+    _dummy_hash: str | None = attrs.field(default=None, init=False, repr=False)
+
+    async def login(
+        self,
+        login: str,
+        password: str,
+        *,
+        user_agent: str = "",
+        client_address: str | None = None,
+    ) -> LoginResult:
+        """Log in by email or username.
+
+        An unknown user, a deleted user and a wrong password all raise
+        :class:`InvalidCredentials` after the same work (a dummy hash is verified when
+        there is no user). Failures are counted per login and per client address;
+        past the limit :class:`RateLimited` is raised before any password is checked.
+        """
+        login_key = "login-failures:login:" + login.strip().casefold()[:MAX_LOGIN_LENGTH]
+        address_key = f"login-failures:address:{client_address}" if client_address else None
+        await self._check_not_limited(login_key, address_key)
+
+        now = self.clock.now()
+        async with self.uow() as uow:
+            user = await self._find(uow, login)
+            stored_hash = user.password_hash if user else await self._dummy()
+            valid = await self.hasher.verify(stored_hash, password)
+            if user is None or not valid:
+                await self._count_failure(login_key, address_key)
+                raise InvalidCredentials
+            if self.hasher.needs_rehash(user.password_hash):
+                user = attrs.evolve(user, password_hash=await self.hasher.hash(password))
+                await uow.users.update(user)
+            result = await open_session(
+                uow,
+                self.tokens,
+                self.settings,
+                user,
+                now=now,
+                user_agent=user_agent,
+                client_address=client_address,
+            )
+            await uow.commit()
+        await self.limiter.reset(login_key)
+        return result
+
+    async def authenticate(self, token: str) -> Principal:
+        """The caller behind a bearer token.
+
+        Raises :class:`NotAuthenticated` for a missing, unknown, revoked or expired
+        token, or one whose user was deleted. Records ``last_seen_at`` (at most once
+        per ``session_touch_interval``).
+        """
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise NotAuthenticated
+        now = self.clock.now()
+        async with self.uow() as uow:
+            session = await uow.sessions.get_by_token_hash(hash_token(token))
+            if session is None or not session.is_active(now):
+                raise NotAuthenticated
+            user = await uow.users.get(session.user_id)
+            if user is None or user.is_deleted:
+                raise NotAuthenticated
+            if now - session.last_seen_at >= self.settings.session_touch_interval:
+                session = attrs.evolve(session, last_seen_at=now)
+                await uow.sessions.update(session)
+                await uow.commit()
+            return Principal(user=user, session=session)
+
+    async def list_sessions(self, actor: User) -> list[LoginSession]:
+        """The actor's active sessions, newest first."""
+        async with self.uow() as uow:
+            return list(await uow.sessions.list_active(actor.id, self.clock.now()))
+
+    async def revoke(self, actor: User, uid: uuid.UUID) -> None:
+        """Revoke one of the actor's sessions.
+
+        Raises :class:`NotFound` for an unknown, already ended or another user's session.
+        """
+        now = self.clock.now()
+        async with self.uow() as uow:
+            session = await uow.sessions.get(uid)
+            if session is None or session.user_id != actor.id or not session.is_active(now):
+                raise NotFound
+            await uow.sessions.update(attrs.evolve(session, revoked_at=now))
+            await uow.commit()
+
+    async def logout(self, principal: Principal) -> None:
+        """Revoke the session the caller used."""
+        await self.revoke(principal.user, principal.session.uid)
+
+    async def _find(self, uow: UnitOfWork, login: str) -> User | None:
+        login = login.strip()
+        if not login or len(login) > MAX_LOGIN_LENGTH:
+            return None
+        if "@" in login:
+            return await uow.users.get_by_email(login.lower())
+        return await uow.users.get_by_username(login.lower())
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
+
+    async def _check_not_limited(self, login_key: str, address_key: str | None) -> None:
+        waits: list[timedelta] = []
+        limits = [(login_key, self.settings.login_failures_per_login)]
+        if address_key:
+            limits.append((address_key, self.settings.login_failures_per_address))
+        for key, limit in limits:
+            result = await self.limiter.peek(key, limit=limit.count, window=limit.window)
+            if not result.allowed:
+                waits.append(result.retry_after)
+        if waits:
+            raise RateLimited(max(waits), "Too many failed logins; try again later.")
+
+    async def _count_failure(self, login_key: str, address_key: str | None) -> None:
+        limit = self.settings.login_failures_per_login
+        await self.limiter.hit(login_key, limit=limit.count, window=limit.window)
+        if address_key:
+            limit = self.settings.login_failures_per_address
+            await self.limiter.hit(address_key, limit=limit.count, window=limit.window)

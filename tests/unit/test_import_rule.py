@@ -1,0 +1,80 @@
+"""The core imports nothing but the standard library, attrs and cattrs."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import afisha_core
+
+CORE = Path(afisha_core.__file__).parent
+ALLOWED = {"attrs", "cattrs", "afisha_core", "__future__"}
+# Shipped for users' tests; they need the `testing` extra.
+TESTING_EXTRA = {"hypothesis", "pytest", "pytest_asyncio", "_pytest"}
+NEEDS_TESTING_EXTRA = ("testing/strategies.py", "testing/contracts/")
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _core_modules() -> list[Path]:
+    return sorted(CORE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _core_modules(), ids=lambda p: str(p.relative_to(CORE)))
+def test_core_module_imports_only_what_it_may(path: Path) -> None:
+    relative = path.relative_to(CORE).as_posix()
+    allowed = ALLOWED | set(sys.stdlib_module_names)
+    if relative.startswith(NEEDS_TESTING_EXTRA):
+        allowed |= TESTING_EXTRA
+    forbidden = _top_level_imports(path) - allowed
+    assert not forbidden, f"{relative} imports {sorted(forbidden)}"
+
+
+def test_the_rule_catches_a_third_party_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os\nfrom psycopg import sql\nimport attrs\n", encoding="utf-8")
+    assert _top_level_imports(sample) - ALLOWED - set(sys.stdlib_module_names) == {"psycopg"}
+
+
+def _loaded_top_level_modules(imports: list[str]) -> set[str]:
+    code = (
+        "import sys\n"
+        f"for name in {imports!r}: __import__(name)\n"
+        "print('\\n'.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    out = subprocess.run(  # noqa: S603 - runs this interpreter on a fixed snippet
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+def test_importing_the_core_and_its_fakes_loads_no_third_party_package() -> None:
+    baseline = _loaded_top_level_modules([])  # what the interpreter loads by itself
+    loaded = _loaded_top_level_modules(
+        [
+            "afisha_core",
+            "afisha_core.app",
+            "afisha_core.serialization",
+            "afisha_core.pagination",
+            "afisha_core.usecases",
+            "afisha_core.testing",
+        ]
+    )
+    # attrs is the `attr` package underneath; cattrs needs typing_extensions.
+    allowed = ALLOWED | {"attr", "typing_extensions"} | set(sys.stdlib_module_names)
+    # sysconfig's data module is standard library under a platform-specific name.
+    third_party = {m for m in loaded - baseline - allowed if not m.startswith("_sysconfigdata")}
+    assert not third_party, f"importing the core loaded {sorted(third_party)}"
