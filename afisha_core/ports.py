@@ -392,14 +392,45 @@ class UnitOfWork(Protocol):
     without :meth:`commit` (or by an exception) rolls back.
     """
 
-    users: UserRepository
-    sessions: SessionRepository
-    registrations: RegistrationRepository
-    recoveries: RecoveryRepository
-    events: EventRepository
-    participations: ParticipationRepository
-    notifications: NotificationRepository
-    outbox: OutboxRepository
+    @property
+    def users(self) -> UserRepository:
+        """The user repository of this unit of work."""
+        ...
+
+    @property
+    def sessions(self) -> SessionRepository:
+        """The session repository of this unit of work."""
+        ...
+
+    @property
+    def registrations(self) -> RegistrationRepository:
+        """The registration repository of this unit of work."""
+        ...
+
+    @property
+    def recoveries(self) -> RecoveryRepository:
+        """The recovery repository of this unit of work."""
+        ...
+
+    @property
+    def events(self) -> EventRepository:
+        """The event repository of this unit of work."""
+        ...
+
+    @property
+    def participations(self) -> ParticipationRepository:
+        """The participation repository of this unit of work."""
+        ...
+
+    @property
+    def notifications(self) -> NotificationRepository:
+        """The notification repository of this unit of work."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """The outbox repository of this unit of work."""
+        ...
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
@@ -454,7 +485,10 @@ class PasswordHasher(Protocol):
         ...
 
     def needs_rehash(self, password_hash: str) -> bool:
-        """Whether the hash was made with other parameters than the current ones."""
+        """Whether the hash was made with other parameters than the current ones.
+
+        ``True`` for a hash this hasher cannot read; never raises.
+        """
         ...
 
 
@@ -486,8 +520,10 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, window: timedelta) -> RateLimitResult:
         """Count one hit on ``key``; allowed while the count in the window is ``<= limit``.
 
-        The window starts at the first hit and the counter disappears when it ends.
-        ``retry_after`` is the time left in the window (zero when allowed).
+        A refused hit is counted too. The window starts at the first hit (a later
+        hit with another ``window`` does not move it) and the counter disappears when
+        it ends. ``retry_after`` is the time left in the window (zero when allowed).
+        Raises ``ValueError`` for ``limit < 1`` or a window that is not positive.
         """
         ...
 
@@ -509,7 +545,12 @@ class StoredObject:
 
 
 class ObjectStorage(Protocol):
-    """Where pictures live (S3-compatible, local files or memory)."""
+    """Where pictures live (S3-compatible, local files or memory).
+
+    Keys are relative paths of ``/``-separated segments (``events/<id>/<name>.png``):
+    not empty, no leading ``/``, no ``.`` or ``..`` segment, no backslash. Adapters
+    raise ``ValueError`` for any other key.
+    """
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store ``data`` under ``key`` with its content type, replacing any object there."""

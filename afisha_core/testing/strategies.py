@@ -151,7 +151,8 @@ def sha256_hex() -> st.SearchStrategy[str]:
 
 def _password_hashes() -> st.SearchStrategy[str]:
     """Strings shaped like argon2id hashes (the testing hasher's are accepted too)."""
-    b64 = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", min_size=43, max_size=43)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    b64 = st.text(alphabet, min_size=43, max_size=43)
     return st.builds(
         lambda salt, digest: f"$argon2id$v=19$m=19456,t=2,p=1${salt[:22]}${digest[:43]}",
         b64,
@@ -204,7 +205,10 @@ def users(draw: st.DrawFn, *, role: Role | None = None, deleted: bool | None = N
         full_name=draw(single_line_text(200, not_blank=True)),
         password_hash=draw(_password_hashes()),
         role=chosen_role,
-        is_system=draw(st.booleans()) if chosen_role is Role.ADMINISTRATOR else False,
+        # A system user is an administrator that can be neither demoted nor deleted.
+        is_system=(
+            draw(st.booleans()) if chosen_role is Role.ADMINISTRATOR and not is_deleted else False
+        ),
         created_at=created_at,
         deleted_at=draw(_later(created_at)) if is_deleted else None,
     )

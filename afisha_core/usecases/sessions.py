@@ -94,29 +94,43 @@ class SessionService:
 
         An unknown user, a deleted user and a wrong password all raise
         :class:`InvalidCredentials` after the same work (a dummy hash is verified when
-        there is no user). Failures are counted per login and per client address;
-        past the limit :class:`RateLimited` is raised before any password is checked.
+        there is no user). Attempts are counted per account (per typed login when
+        there is no such account) and per client address *before* the password is
+        checked, so parallel guesses cannot slip past the limit: past it
+        :class:`RateLimited` is raised and no password is checked. A successful login
+        clears the per-account counter.
         """
-        login_key = "login-failures:login:" + login.strip().casefold()[:MAX_LOGIN_LENGTH]
-        address_key = f"login-failures:address:{client_address}" if client_address else None
-        await self._check_not_limited(login_key, address_key)
-
-        now = self.clock.now()
+        dummy_hash = await self._dummy()  # made up front so every path costs the same
         async with self.uow() as uow:
             user = await self._find(uow, login)
-            stored_hash = user.password_hash if user else await self._dummy()
-            valid = await self.hasher.verify(stored_hash, password)
-            if user is None or not valid:
-                await self._count_failure(login_key, address_key)
+        login_key = (
+            f"login-attempts:user:{user.id}"
+            if user
+            else "login-attempts:login:" + login.strip().casefold()[:MAX_LOGIN_LENGTH]
+        )
+        address_key = f"login-attempts:address:{client_address}" if client_address else None
+        await self._count_attempt(login_key, address_key)
+        valid = await self.hasher.verify(user.password_hash if user else dummy_hash, password)
+        if user is None or not valid:
+            raise InvalidCredentials
+        new_hash = (
+            await self.hasher.hash(password)
+            if self.hasher.needs_rehash(user.password_hash)
+            else None
+        )
+        now = self.clock.now()
+        async with self.uow() as uow:
+            current = await uow.users.get(user.id)
+            if current is None or current.is_deleted:
                 raise InvalidCredentials
-            if self.hasher.needs_rehash(user.password_hash):
-                user = attrs.evolve(user, password_hash=await self.hasher.hash(password))
-                await uow.users.update(user)
+            if new_hash is not None and current.password_hash == user.password_hash:
+                current = attrs.evolve(current, password_hash=new_hash)
+                await uow.users.update(current)
             result = await open_session(
                 uow,
                 self.tokens,
                 self.settings,
-                user,
+                current,
                 now=now,
                 user_agent=user_agent,
                 client_address=client_address,
@@ -183,21 +197,14 @@ class SessionService:
             self._dummy_hash = await self.hasher.hash(secrets.token_urlsafe(16))
         return self._dummy_hash
 
-    async def _check_not_limited(self, login_key: str, address_key: str | None) -> None:
+    async def _count_attempt(self, login_key: str, address_key: str | None) -> None:
         waits: list[timedelta] = []
-        limits = [(login_key, self.settings.login_failures_per_login)]
+        limits = [(login_key, self.settings.login_attempts_per_account)]
         if address_key:
-            limits.append((address_key, self.settings.login_failures_per_address))
+            limits.append((address_key, self.settings.login_attempts_per_address))
         for key, limit in limits:
-            result = await self.limiter.peek(key, limit=limit.count, window=limit.window)
+            result = await self.limiter.hit(key, limit=limit.count, window=limit.window)
             if not result.allowed:
                 waits.append(result.retry_after)
         if waits:
-            raise RateLimited(max(waits), "Too many failed logins; try again later.")
-
-    async def _count_failure(self, login_key: str, address_key: str | None) -> None:
-        limit = self.settings.login_failures_per_login
-        await self.limiter.hit(login_key, limit=limit.count, window=limit.window)
-        if address_key:
-            limit = self.settings.login_failures_per_address
-            await self.limiter.hit(address_key, limit=limit.count, window=limit.window)
+            raise RateLimited(max(waits), "Too many login attempts; try again later.")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-
-import attrs
 from uuid import UUID
 
+import attrs
 import pytest
 
 from afisha_core.domain import IssuedLoginRecovery, IssuedRegistration, LoginSession, User

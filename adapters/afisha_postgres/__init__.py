@@ -1,0 +1,28 @@
+"""Afisha on PostgreSQL: repositories and a unit of work over psycopg 3 and psycopg-pool.
+
+Usage::
+
+    from afisha_postgres import PostgresDatabase
+
+    db = PostgresDatabase("postgresql://afisha:pw@db:5432/afisha")
+    await db.open()
+    await db.migrate()
+    afisha = Afisha(uow=db, ...)
+
+Capacity checks lock the event row (``SELECT ... FOR UPDATE``); reminder and outbox
+claims use ``FOR UPDATE SKIP LOCKED`` so concurrent workers never claim a row twice.
+A lost connection raises :class:`DatabaseUnavailable` (a
+:class:`~afisha_core.errors.ServiceUnavailable`), which the HTTP layer answers with 503.
+"""
+
+from afisha_postgres.database import PostgresDatabase, PostgresUnitOfWork
+from afisha_postgres.errors import DatabaseUnavailable
+from afisha_postgres.migrate import MIGRATIONS_DIR, apply_migrations
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "DatabaseUnavailable",
+    "PostgresDatabase",
+    "PostgresUnitOfWork",
+    "apply_migrations",
+]

@@ -1,0 +1,192 @@
+"""The connection pool and the unit of work."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any, LiteralString, Self
+
+import psycopg
+import psycopg_pool
+from psycopg.rows import DictRow, dict_row
+
+from afisha_core.migrations import Migration
+from afisha_postgres.errors import translate_errors
+from afisha_postgres.migrate import apply_migrations
+from afisha_postgres.repositories import (
+    PostgresEventRepository,
+    PostgresNotificationRepository,
+    PostgresOutboxRepository,
+    PostgresParticipationRepository,
+    PostgresRecoveryRepository,
+    PostgresRegistrationRepository,
+    PostgresSessionRepository,
+    PostgresUserRepository,
+)
+
+__all__ = ["PostgresDatabase", "PostgresUnitOfWork"]
+
+logger = logging.getLogger(__name__)
+
+
+class PostgresDatabase:
+    """A PostgreSQL database reached through a psycopg connection pool.
+
+    It is the :class:`~afisha_core.ports.UnitOfWorkFactory`: calling it gives a new
+    :class:`PostgresUnitOfWork`. Open it before use and close it on shutdown::
+
+        db = PostgresDatabase("postgresql://afisha@db/afisha", max_size=10)
+        await db.open()
+        await db.migrate()
+        ...
+        await db.close()
+
+    (or ``async with PostgresDatabase(...) as db:``). ``schema``, when given, is put
+    first on every connection's ``search_path``, so several deployments or test runs
+    can share one database. Broken connections are detected when taken from the pool
+    and replaced, so the pool recovers by itself after a PostgreSQL restart.
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        schema: str | None = None,
+        connect_timeout: int = 5,
+    ) -> None:
+        if schema is not None and not schema.replace("_", "").isalnum():
+            raise ValueError("schema must be letters, digits and underscores")
+        self.schema = schema
+        kwargs: dict[str, Any] = {"row_factory": dict_row, "connect_timeout": connect_timeout}
+        options = "-c timezone=UTC"
+        if schema:
+            options += f" -c search_path={schema},public"
+        kwargs["options"] = options
+        self._pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] = (
+            psycopg_pool.AsyncConnectionPool(
+                conninfo,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                kwargs=kwargs,
+                open=False,
+                check=psycopg_pool.AsyncConnectionPool.check_connection,
+                name="afisha",
+            )
+        )
+        self._conninfo = conninfo
+        self._kwargs = kwargs
+
+    async def open(self, *, wait: bool = False) -> None:
+        """Open the pool (``wait``: until ``min_size`` connections are ready)."""
+        await self._pool.open(wait=wait)
+
+    async def close(self) -> None:
+        """Close every connection of the pool."""
+        await self._pool.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __call__(self) -> PostgresUnitOfWork:
+        """A new unit of work (one transaction on one pooled connection)."""
+        return PostgresUnitOfWork(self._pool)
+
+    async def migrate(self, directory: Path | None = None) -> list[Migration]:
+        """Apply the migrations this database lacks (creating ``schema`` if needed).
+
+        Uses a dedicated connection outside the pool. Returns what was applied.
+        """
+        with translate_errors():
+            conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
+        async with conn:
+            with translate_errors():
+                return await apply_migrations(conn, directory, create_schema=self.schema)
+
+    async def ping(self) -> None:
+        """Raise :class:`DatabaseUnavailable` unless a ``SELECT 1`` succeeds."""
+        async with self() as uow:
+            await uow.execute_scalar("SELECT 1")
+
+
+class PostgresUnitOfWork:
+    """One transaction: a pooled connection held from ``__aenter__`` to ``__aexit__``."""
+
+    users: PostgresUserRepository
+    sessions: PostgresSessionRepository
+    registrations: PostgresRegistrationRepository
+    recoveries: PostgresRecoveryRepository
+    events: PostgresEventRepository
+    participations: PostgresParticipationRepository
+    notifications: PostgresNotificationRepository
+    outbox: PostgresOutboxRepository
+
+    def __init__(
+        self, pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]
+    ) -> None:
+        self._pool = pool
+        self._conn: psycopg.AsyncConnection[DictRow] | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("this unit of work is already in use")
+        with translate_errors():
+            conn = await self._pool.getconn()
+        self._conn = conn
+        # psycopg opens the transaction on the first statement (autocommit is off).
+        self.users = PostgresUserRepository(conn)
+        self.sessions = PostgresSessionRepository(conn)
+        self.registrations = PostgresRegistrationRepository(conn)
+        self.recoveries = PostgresRecoveryRepository(conn)
+        self.events = PostgresEventRepository(conn)
+        self.participations = PostgresParticipationRepository(conn)
+        self.notifications = PostgresNotificationRepository(conn)
+        self.outbox = PostgresOutboxRepository(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not conn.closed and not conn.broken:
+                await conn.rollback()
+        except psycopg.Error:
+            logger.warning("rollback failed; the connection will be discarded", exc_info=True)
+        finally:
+            await self._pool.putconn(conn)
+
+    async def commit(self) -> None:
+        """Commit the transaction (a new one starts with the next statement)."""
+        with translate_errors():
+            await self._connection().commit()
+
+    async def rollback(self) -> None:
+        """Roll the transaction back."""
+        with translate_errors():
+            await self._connection().rollback()
+
+    async def execute_scalar(self, query: LiteralString) -> Any:
+        """Run ``query`` and return the first column of its first row (for health checks)."""
+        with translate_errors():
+            cursor = await self._connection().execute(query)
+            row = await cursor.fetchone()
+        return next(iter(row.values())) if row else None
+
+    def _connection(self) -> psycopg.AsyncConnection[DictRow]:
+        if self._conn is None:
+            raise RuntimeError("use the unit of work inside 'async with'")
+        return self._conn
