@@ -286,7 +286,7 @@ def make_converter(*, forbid_extra_keys: bool = False) -> cattrs.Converter:
     converter.register_unstructure_hook(bytes, _unstructure_bytes)
     converter.register_structure_hook(bytes, _structure_bytes)
     converter.register_structure_hook(str, _structure_str)
-    pass  # MUT
+    converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook_factory(_is_attrs_class, _attrs_structure_factory(converter))

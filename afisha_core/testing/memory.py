@@ -417,7 +417,9 @@ class _Events(_Repository):
         self, query: EventQuery, now: datetime, viewer_id: UUID | None
     ) -> Sequence[EventView]:
         tables = self._read()
-        lower = query.starts_from if query.starts_from is not None else now
+        lower = query.starts_from
+        if lower is None and not query.include_finished:
+            lower = now
         needle = query.text.casefold() if query.text else None
         wanted: set[UUID] | None = None
         if query.participant_id is not None:
@@ -429,7 +431,7 @@ class _Events(_Repository):
         found = [
             e
             for e in tables.events.values()
-            if e.ends_at > lower
+            if (lower is None or e.ends_at > lower)
             and (query.starts_before is None or e.starts_at < query.starts_before)
             and (query.include_rejected or e.rejected_at is None)
             and (wanted is None or e.id in wanted)

@@ -880,6 +880,19 @@ class UnitOfWorkContract:
             e.id for e in sort_events([ended, ends_now, ongoing, upcoming])
         ]
 
+    async def test_list_views_include_finished_drops_the_lower_bound(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """With ``include_finished`` and no ``starts_from``, ended events are listed too."""
+        now = T0 + timedelta(days=10)
+        ended = make_event(starts_at=now - timedelta(days=3), ends_at=now - timedelta(days=2))
+        upcoming = make_event(starts_at=now + timedelta(days=1))
+        await seed(uow_factory, events=[ended, upcoming])
+        query = EventQuery(include_finished=True)
+        assert await listed_ids(uow_factory, query, now) == [ended.id, upcoming.id]
+        bounded = EventQuery(include_finished=True, starts_from=now - timedelta(days=1))
+        assert await listed_ids(uow_factory, bounded, now) == [upcoming.id]
+
     async def test_list_views_match_events_overlapping_the_range(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:

@@ -1,0 +1,1 @@
+"""Afisha adapter (being built)."""
