@@ -11,7 +11,8 @@ import attrs
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 # Deliberately simple: one @, a non-empty local part, a dotted domain, no spaces.
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_NOT_EMAIL = r"@\s\x00-\x1f\x7f"
+EMAIL_RE = re.compile(rf"^[^{_NOT_EMAIL}]{{1,64}}@[^{_NOT_EMAIL}]+\.[^{_NOT_EMAIL}.]{{2,}}$")
 MAX_EMAIL_LENGTH = 254
 
 
@@ -29,20 +30,37 @@ def optional_utc_datetime(inst: Any, attribute: attrs.Attribute[Any], value: Any
         utc_datetime(inst, attribute, value)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def not_blank(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """A string must hold something other than whitespace."""
+    """A string must hold something other than whitespace (and no NUL character)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{attribute.name} must not be empty")
+    if "\x00" in value:
+        raise ValueError(f"{attribute.name} must not contain NUL characters")
 
 
 def max_length(n: int) -> Any:
-    """A string (when not None) must be at most ``n`` characters long."""
+    """A string (when not None) must be at most ``n`` characters long, without NULs."""
 
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and len(value) > n:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            raise TypeError(f"{attribute.name} must be a string")
+        if len(value) > n:
             raise ValueError(f"{attribute.name} must be at most {n} characters")
+        if "\x00" in value:
+            raise ValueError(f"{attribute.name} must not contain NUL characters")
 
     return check
+
+
+def single_line(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A string (when not None) must not contain line breaks or control characters."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValueError(f"{attribute.name} must be one line without control characters")
 
 
 def is_valid_email(value: str) -> bool:

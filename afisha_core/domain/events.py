@@ -27,7 +27,7 @@ class Event:
     """
 
     id: UUID
-    name: str = attrs.field(validator=[v.not_blank, v.max_length(200)])
+    name: str = attrs.field(validator=[v.not_blank, v.single_line, v.max_length(200)])
     short_description: str = attrs.field(default="", validator=v.max_length(500))
     description: str = attrs.field(default="", validator=v.max_length(20_000))
     starts_at: datetime = attrs.field(validator=v.utc_datetime)

@@ -16,7 +16,7 @@ class InstantNotification:
 
     id: UUID
     user_id: UUID
-    title: str = attrs.field(validator=[v.not_blank, v.max_length(300)])
+    title: str = attrs.field(validator=[v.not_blank, v.single_line, v.max_length(300)])
     content: str = attrs.field(default="", validator=v.max_length(5_000))
     cta_url: str | None = None
     cta_label: str | None = None

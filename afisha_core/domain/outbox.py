@@ -16,7 +16,7 @@ class Email:
     """One email: a recipient, a subject, a plain-text body and an optional HTML one."""
 
     to: str = attrs.field(validator=v.email)
-    subject: str = attrs.field(validator=[v.not_blank, v.max_length(998)])
+    subject: str = attrs.field(validator=[v.not_blank, v.single_line, v.max_length(998)])
     text: str
     html: str | None = None
 

@@ -29,7 +29,7 @@ class User:
     id: UUID
     email: str = attrs.field(validator=v.email)
     username: str = attrs.field(validator=v.username)
-    full_name: str = attrs.field(validator=[v.not_blank, v.max_length(200)])
+    full_name: str = attrs.field(validator=[v.not_blank, v.single_line, v.max_length(200)])
     password_hash: str = attrs.field(repr=False, validator=v.not_blank)
     role: Role = Role.USER
     is_system: bool = False

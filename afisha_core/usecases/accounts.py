@@ -67,6 +67,8 @@ def _account_field_errors(
     if full_name is not None:
         if not full_name.strip():
             errors.append(FieldError("full_name", "must not be empty"))
+        elif any(ord(c) < 32 or ord(c) == 127 for c in full_name):
+            errors.append(FieldError("full_name", "must be one line without control characters"))
         elif len(full_name) > _MAX_FULL_NAME:
             errors.append(FieldError("full_name", f"must be at most {_MAX_FULL_NAME} characters"))
     return errors
