@@ -1,0 +1,217 @@
+"""The Starlette application: routes, errors as problem documents, health, media, docs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import afisha_core
+from afisha_core.errors import AfishaError, NotFound
+from afisha_starlette.api import API_ENDPOINTS
+from afisha_starlette.docs_page import DOCS_HTML
+from afisha_starlette.endpoints import Endpoint
+from afisha_starlette.openapi import openapi_document
+from afisha_starlette.problems import handle_afisha_error, handle_http, handle_unexpected
+from afisha_starlette.runtime import Runtime
+
+__all__ = ["RequestIdMiddleware", "create_app"]
+
+access_log = logging.getLogger("afisha.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+READY_TIMEOUT = 3.0
+
+
+class RequestIdMiddleware:
+    """Give every response an ``X-Request-ID`` (the caller's, when sane) and log a line.
+
+    The access log line is structured: ``method path status duration_ms request_id``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope["afisha.request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s %.1fms %s",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "request_id": request_id,
+                },
+            )
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def healthz(_request: Request) -> Response:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok", "checks": {}})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: every backing service answers; otherwise 503 naming those that don't."""
+    checks = _runtime(request).checks
+
+    async def run(check: Callable[[], Awaitable[None]]) -> str:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                await check()
+        except Exception as exc:  # any failure means not ready; say which
+            return f"unavailable: {type(exc).__name__}"
+        return "ok"
+
+    results = await asyncio.gather(*(run(c) for c in checks.values()))
+    states = dict(zip(checks, results, strict=True))
+    down = [name for name, state in states.items() if state != "ok"]
+    body = {"status": "ok" if not down else "unavailable", "checks": states}
+    if down:
+        body["detail"] = "unavailable: " + ", ".join(down)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(body)
+
+
+async def media(request: Request) -> Response:
+    """Serve a picture from local storage (only when storage is local files)."""
+    runtime = _runtime(request)
+    if not runtime.serve_media:
+        raise NotFound
+    key = request.path_params["key"]
+    try:
+        found = await runtime.afisha.storage.get(key)
+    except ValueError:
+        raise NotFound from None
+    if found is None:
+        raise NotFound
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={
+            # Keys are unique per upload, so the bytes under one never change.
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _route(endpoint: Endpoint) -> Route:
+    return Route(endpoint.path, endpoint.handler, methods=[endpoint.method])
+
+
+def create_app(
+    runtime: Runtime | None = None,
+    *,
+    runtime_factory: Callable[[], Awaitable[Runtime]] | None = None,
+    on_startup: Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None,
+    cors_origins: tuple[str, ...] = (),
+    public_url: str = "http://127.0.0.1:8080",
+) -> Starlette:
+    """The ASGI application of API.md.
+
+    Give a ready ``runtime`` (tests, embedding) or a ``runtime_factory`` that the
+    lifespan awaits at start-up and closes at shutdown. ``on_startup`` may start
+    background work (the in-process scheduler) and return how to stop it.
+    """
+    endpoints = list(API_ENDPOINTS)
+    document = openapi_document(
+        endpoints, version=afisha_core.__version__, server_url=public_url
+    )
+
+    async def openapi(_request: Request) -> Response:
+        return JSONResponse(document)
+
+    async def docs(_request: Request) -> Response:
+        return HTMLResponse(DOCS_HTML)
+
+    routes = [_route(e) for e in endpoints] + [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Route("/media/{key:path}", media, methods=["GET"]),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        built = runtime
+        if built is None and runtime_factory is not None:
+            built = await runtime_factory()
+        if built is None:
+            raise RuntimeError("create_app needs a runtime or a runtime_factory")
+        app.state.runtime = built
+        stop = await on_startup(built) if on_startup else None
+        try:
+            yield
+        finally:
+            if stop is not None:
+                await stop()
+            if runtime is None:
+                await built.aclose()
+
+    middleware = [Middleware(RequestIdMiddleware)]
+    if cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After"],
+            )
+        )
+    handlers: dict[Any, Any] = {
+        AfishaError: handle_afisha_error,
+        HTTPException: handle_http,
+        Exception: handle_unexpected,
+    }
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
+    )
+    if runtime is not None:
+        app.state.runtime = runtime  # usable without running the lifespan (tests)
+    app.state.endpoints = endpoints
+    return app

@@ -1,0 +1,138 @@
+"""The server's configuration, read from ``AFISHA_*`` environment variables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import attrs
+
+__all__ = ["ConfigError", "ServerConfig", "parse_duration"]
+
+_DURATION = re.compile(r"(\d+)\s*(ms|s|m|h|d|w)")
+_UNITS = {
+    "ms": timedelta(milliseconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration variable has a value the server cannot use; the message names it."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"30s"``, ``"15m"``, ``"24h"``, ``"30d"``, ``"1h30m"`` into a timedelta.
+
+    Raises ``ValueError`` for anything else, including zero.
+    """
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _DURATION.sub("", compact):
+        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 24h or 30d")
+    total = sum(
+        (int(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact)), timedelta()
+    )
+    if total <= timedelta(0):
+        raise ValueError(f"{text!r} must be longer than zero")
+    return total
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    scheme = urlsplit(value).scheme
+    if scheme not in schemes:
+        raise ConfigError(
+            f"{name}={value!r}: the URL must start with one of "
+            + ", ".join(f"{s}://" for s in schemes)
+        )
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class ServerConfig:
+    """Everything ``afisha serve`` and ``afisha worker`` can be told (see API.md).
+
+    Every field has the embedded default: SQLite and local files under
+    ``./afisha-data``, an in-process rate limiter, and mails written as ``.eml`` files.
+    """
+
+    database_url: str = "sqlite:///./afisha-data/afisha.db"
+    storage_url: str = "file://./afisha-data/media"
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "Afisha <no-reply@localhost>"
+    public_url: str = "http://127.0.0.1:8080"
+    reminder_lead: timedelta = timedelta(hours=24)
+    scheduler_interval: timedelta = timedelta(seconds=30)
+    session_ttl: timedelta = timedelta(days=30)
+    data_dir: str = "./afisha-data"
+    cors_origins: tuple[str, ...] = ()
+    db_pool_size: int = 10
+
+    @property
+    def outbox_dir(self) -> str:
+        """Where mails go as ``.eml`` files when no SMTP server is configured."""
+        return f"{self.data_dir.rstrip('/')}/outbox"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ServerConfig:
+        """Read the configuration; raise :class:`ConfigError` naming any bad variable."""
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value and value.strip() else None
+
+        def duration(name: str, default: timedelta) -> timedelta:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                return parse_duration(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
+
+        defaults = cls()
+        database_url = get("AFISHA_DATABASE_URL")
+        storage_url = get("AFISHA_STORAGE_URL")
+        redis_url = get("AFISHA_REDIS_URL")
+        smtp_url = get("AFISHA_SMTP_URL")
+        mail_from = get("AFISHA_MAIL_FROM")
+        public_url = get("AFISHA_PUBLIC_URL")
+        pool_size = get("AFISHA_DB_POOL_SIZE")
+        cors = get("AFISHA_CORS_ORIGINS")
+        if database_url is not None:
+            _url("AFISHA_DATABASE_URL", database_url, ("sqlite", "postgresql", "postgres"))
+        if storage_url is not None:
+            _url("AFISHA_STORAGE_URL", storage_url, ("s3", "file", "memory"))
+        if redis_url is not None:
+            _url("AFISHA_REDIS_URL", redis_url, ("redis", "rediss", "unix"))
+        if smtp_url is not None:
+            _url("AFISHA_SMTP_URL", smtp_url, ("smtp", "smtps"))
+        if mail_from is not None and ("@" not in mail_from or any(c in mail_from for c in "\r\n")):
+            raise ConfigError(
+                f"AFISHA_MAIL_FROM={mail_from!r}: give an address like Afisha <no-reply@example.org>"
+            )
+        if public_url is not None:
+            parts = urlsplit(public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(f"AFISHA_PUBLIC_URL={public_url!r}: give an http(s) URL")
+        if pool_size is not None and not (pool_size.isdigit() and 1 <= int(pool_size) <= 1000):
+            raise ConfigError(f"AFISHA_DB_POOL_SIZE={pool_size!r}: give a number from 1 to 1000")
+        return cls(
+            database_url=database_url or defaults.database_url,
+            storage_url=storage_url or defaults.storage_url,
+            redis_url=redis_url,
+            smtp_url=smtp_url,
+            mail_from=mail_from or defaults.mail_from,
+            public_url=(public_url or defaults.public_url).rstrip("/"),
+            reminder_lead=duration("AFISHA_REMINDER_LEAD", defaults.reminder_lead),
+            scheduler_interval=duration("AFISHA_SCHEDULER_INTERVAL", defaults.scheduler_interval),
+            session_ttl=duration("AFISHA_SESSION_TTL", defaults.session_ttl),
+            data_dir=get("AFISHA_DATA_DIR") or defaults.data_dir,
+            cors_origins=tuple(o.strip() for o in (cors or "").split(",") if o.strip()),
+            db_pool_size=int(pool_size) if pool_size else defaults.db_pool_size,
+        )

@@ -1,0 +1,37 @@
+"""What the HTTP handlers need at run time, built by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import attrs
+import cattrs
+
+from afisha_core.app import Afisha
+from afisha_core.serialization import make_converter
+
+__all__ = ["Check", "Runtime"]
+
+#: A readiness check: returns when the service answers, raises when it does not.
+Check = Callable[[], Awaitable[None]]
+
+
+@attrs.define(kw_only=True)
+class Runtime:
+    """The core and its adapters as the server uses them.
+
+    ``checks`` name each backing service for ``/readyz``; ``serve_media`` says
+    whether the app itself serves ``/media/...`` (storage on local files);
+    ``closers`` run on shutdown, last first.
+    """
+
+    afisha: Afisha
+    checks: dict[str, Check] = attrs.field(factory=dict)
+    serve_media: bool = False
+    closers: list[Callable[[], Awaitable[None]]] = attrs.field(factory=list)
+    converter: cattrs.Converter = attrs.field(factory=lambda: make_converter(forbid_extra_keys=True))
+
+    async def aclose(self) -> None:
+        """Close every adapter, in the reverse order of opening."""
+        while self.closers:
+            await self.closers.pop()()

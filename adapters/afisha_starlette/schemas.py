@@ -1,0 +1,381 @@
+"""The JSON shapes of API.md, as attrs classes.
+
+Requests are structured into these classes by the core's cattrs converter (unknown
+fields are refused) and responses are unstructured from them, and the OpenAPI
+document is generated from the same classes, so the three cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import attrs
+
+from afisha_core.domain import (
+    EventView,
+    InstantNotification,
+    LoginSession,
+    Participant,
+    ParticipationStatus,
+    Role,
+    User,
+)
+from afisha_core.ports import ObjectStorage
+
+# --- requests ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationIn:
+    """Start a registration: a 6-digit code is mailed to ``email``."""
+
+    email: str
+    username: str
+    full_name: str
+    password: str
+
+
+@attrs.frozen(kw_only=True)
+class ConfirmIn:
+    """Confirm a registration with the mailed code."""
+
+    code: str
+
+
+@attrs.frozen(kw_only=True)
+class LoginIn:
+    """Log in by email or username."""
+
+    login: str
+    password: str
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryIn:
+    """Ask for a password-recovery link."""
+
+    email: str
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryCompleteIn:
+    """Set a new password with a recovery token."""
+
+    password: str
+
+
+@attrs.frozen(kw_only=True)
+class ProfilePatchIn:
+    """Change one's full name and/or username."""
+
+    full_name: str | None = None
+    username: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PasswordChangeIn:
+    """Change one's password."""
+
+    current_password: str
+    new_password: str
+
+
+@attrs.frozen(kw_only=True)
+class PasswordIn:
+    """Confirm a sensitive action with the password."""
+
+    password: str
+
+
+@attrs.frozen(kw_only=True)
+class RolePatchIn:
+    """Set a user's role."""
+
+    role: Role
+
+
+@attrs.frozen(kw_only=True)
+class EventIn:
+    """Publish an event. Datetimes need an explicit offset."""
+
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    short_description: str = ""
+    description: str = ""
+    timezone: str = "UTC"
+    location: str = ""
+    payment_info: str = ""
+    max_participants_count: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EventPatchIn:
+    """Change any of an event's fields; fields left out stay as they are."""
+
+    name: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    short_description: str | None = None
+    description: str | None = None
+    timezone: str | None = None
+    location: str | None = None
+    payment_info: str | None = None
+    max_participants_count: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RejectIn:
+    """Cancel an event, optionally saying why."""
+
+    reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ParticipationIn:
+    """Join an event; with ``waitlist`` wait for a spot when it is full."""
+
+    waitlist: bool = False
+
+
+# --- responses -----------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class UserOut:
+    """A user, never with a password hash or a token."""
+
+    id: UUID
+    email: str
+    username: str
+    full_name: str
+    role: Role
+    is_system: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        """Render a domain user."""
+        return cls(
+            id=user.id,
+            email=user.email,
+            username=user.username,
+            full_name=user.full_name,
+            role=user.role,
+            is_system=user.is_system,
+            created_at=user.created_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class SessionOut:
+    """A login session; ``current`` marks the one making the request."""
+
+    uid: UUID
+    user_agent: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+    @classmethod
+    def of(cls, session: LoginSession, current_uid: UUID | None) -> SessionOut:
+        """Render a domain session."""
+        return cls(
+            uid=session.uid,
+            user_agent=session.user_agent,
+            created_at=session.created_at,
+            last_seen_at=session.last_seen_at,
+            expires_at=session.expires_at,
+            current=session.uid == current_uid,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class EventOut:
+    """An event as the caller sees it, with live counts."""
+
+    id: UUID
+    name: str
+    short_description: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    image_url: str | None
+    payment_info: str
+    max_participants_count: int | None
+    location: str
+    created_at: datetime
+    updated_at: datetime
+    rejected_at: datetime | None
+    rejection_reason: str | None
+    participants_count: int
+    waitlist_count: int
+    spots_left: int | None
+    my_status: ParticipationStatus | None
+
+    @classmethod
+    def of(cls, view: EventView, storage: ObjectStorage) -> EventOut:
+        """Render a domain event view; the image URL comes from the storage."""
+        e = view.event
+        return cls(
+            id=e.id,
+            name=e.name,
+            short_description=e.short_description,
+            description=e.description,
+            starts_at=e.starts_at,
+            ends_at=e.ends_at,
+            timezone=e.timezone,
+            image_url=storage.url(e.image_key) if e.image_key else None,
+            payment_info=e.payment_info,
+            max_participants_count=e.max_participants_count,
+            location=e.location,
+            created_at=e.created_at,
+            updated_at=e.updated_at,
+            rejected_at=e.rejected_at,
+            rejection_reason=e.rejection_reason,
+            participants_count=view.participants_count,
+            waitlist_count=view.waitlist_count,
+            spots_left=view.spots_left,
+            my_status=view.my_status,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ParticipantOut:
+    """Who signed up for an event (administrators' view)."""
+
+    user: UserOut
+    status: ParticipationStatus
+    created_at: datetime
+    reminder_queued_at: datetime | None
+
+    @classmethod
+    def of(cls, participant: Participant) -> ParticipantOut:
+        """Render a domain participant."""
+        p = participant.participation
+        return cls(
+            user=UserOut.of(participant.user),
+            status=p.status,
+            created_at=p.created_at,
+            reminder_queued_at=p.reminder_queued_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class NotificationOut:
+    """An in-app notification."""
+
+    id: UUID
+    title: str
+    content: str
+    cta_url: str | None
+    cta_label: str | None
+    created_at: datetime
+    acked_at: datetime | None
+
+    @classmethod
+    def of(cls, n: InstantNotification) -> NotificationOut:
+        """Render a domain notification."""
+        return cls(
+            id=n.id,
+            title=n.title,
+            content=n.content,
+            cta_url=n.cta_url,
+            cta_label=n.cta_label,
+            created_at=n.created_at,
+            acked_at=n.acked_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationAccepted:
+    """A registration was issued; confirm it with the mailed code."""
+
+    registration_token: str
+
+
+@attrs.frozen(kw_only=True)
+class LoginOut:
+    """A new session: keep ``token`` and send it as ``Authorization: Bearer``."""
+
+    token: str
+    session: SessionOut
+    user: UserOut
+
+
+@attrs.frozen(kw_only=True)
+class AckAllOut:
+    """How many notifications were acknowledged."""
+
+    acked: int
+
+
+@attrs.frozen(kw_only=True)
+class UserList:
+    """A page of users."""
+
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+@attrs.frozen(kw_only=True)
+class SessionList:
+    """The caller's sessions."""
+
+    items: list[SessionOut]
+    next_cursor: str | None
+
+
+@attrs.frozen(kw_only=True)
+class EventList:
+    """A page of events ordered by ``(starts_at, id)``."""
+
+    items: list[EventOut]
+    next_cursor: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ParticipantList:
+    """A page of participants."""
+
+    items: list[ParticipantOut]
+    next_cursor: str | None
+
+
+@attrs.frozen(kw_only=True)
+class NotificationList:
+    """A page of notifications, newest first."""
+
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+@attrs.frozen(kw_only=True)
+class FieldProblem:
+    """One invalid field."""
+
+    field: str
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class Problem:
+    """An RFC 9457 problem document; ``code`` is stable (see API.md)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblem] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Health:
+    """Liveness or readiness; ``checks`` names each backing service's state."""
+
+    status: str
+    checks: dict[str, str]
