@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -9,7 +10,13 @@ from datetime import datetime, timedelta
 import attrs
 
 from afisha_core.domain import LoginSession, User
-from afisha_core.errors import InvalidCredentials, NotAuthenticated, NotFound, RateLimited
+from afisha_core.errors import (
+    InvalidCredentials,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+)
 from afisha_core.ports import (
     Clock,
     PasswordHasher,
@@ -22,6 +29,8 @@ from afisha_core.settings import Settings
 from afisha_core.tokens import hash_token
 
 __all__ = ["LoginResult", "Principal", "SessionService", "open_session"]
+
+logger = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 256
 MAX_LOGIN_LENGTH = 254
@@ -136,7 +145,10 @@ class SessionService:
                 client_address=client_address,
             )
             await uow.commit()
-        await self.limiter.reset(login_key)
+        try:
+            await self.limiter.reset(login_key)
+        except ServiceUnavailable:  # the session exists: hand it out; the counter expires
+            logger.warning("could not reset the login counter %s", login_key, exc_info=True)
         return result
 
     async def authenticate(self, token: str) -> Principal:
