@@ -78,3 +78,40 @@ def test_importing_the_core_and_its_fakes_loads_no_third_party_package() -> None
     # sysconfig's data module is standard library under a platform-specific name.
     third_party = {m for m in loaded - baseline - allowed if not m.startswith("_sysconfigdata")}
     assert not third_party, f"importing the core loaded {sorted(third_party)}"
+
+
+ADAPTERS = Path(__file__).resolve().parents[2] / "adapters"
+# The composition root is the one place that wires adapters together.
+COMPOSITION_ROOT = {"afisha_starlette/bootstrap.py", "afisha_starlette/cli.py"}
+
+
+def _adapter_modules() -> list[Path]:
+    return sorted(ADAPTERS.glob("afisha_*/**/*.py"))
+
+
+@pytest.mark.parametrize("path", _adapter_modules(), ids=lambda p: str(p.relative_to(ADAPTERS)))
+def test_an_adapter_never_imports_another_adapter(path: Path) -> None:
+    relative = path.relative_to(ADAPTERS).as_posix()
+    if relative in COMPOSITION_ROOT:
+        return
+    own = relative.split("/")[0]
+    others = {
+        name
+        for name in _top_level_imports(path)
+        if name.startswith("afisha_") and name not in {own, "afisha_core"}
+    }
+    assert not others, f"{relative} imports the adapters {sorted(others)}"
+
+
+def test_the_adapter_rule_sees_every_adapter() -> None:
+    names = {p.relative_to(ADAPTERS).parts[0] for p in _adapter_modules()}
+    assert names >= {
+        "afisha_postgres",
+        "afisha_sqlite",
+        "afisha_redis",
+        "afisha_smtp",
+        "afisha_obstore",
+        "afisha_argon2",
+        "afisha_starlette",
+        "afisha_apscheduler",
+    }
