@@ -1,0 +1,403 @@
+"""The SQLite database: one file, one connection, one worker thread, units of work.
+
+:class:`SqliteDatabase` owns a single :mod:`sqlite3` connection that lives on a
+dedicated worker thread, so no SQLite call ever runs on the event loop. Calling the
+database opens a :class:`SqliteUnitOfWork` (it is the
+:class:`~afisha_core.ports.UnitOfWorkFactory`):
+
+- Units of work of one process take turns (an :class:`asyncio.Lock`): they queue in
+  the event loop instead of meeting ``SQLITE_BUSY``.
+- Each transaction starts with ``BEGIN IMMEDIATE``, SQLite's write lock, so whatever a
+  unit of work reads stays as it is until it ends: the capacity check and the insert of
+  a join are one atomic step, and ``get_for_update`` needs nothing more.
+- The file is in WAL mode with foreign keys on and a busy timeout, so several
+  processes on one file take turns too (a writer waits for another up to the timeout).
+- ``sqlite3`` errors that mean the file cannot be used (locked for too long, cannot be
+  opened, I/O errors, disk full) become
+  :class:`~afisha_core.errors.ServiceUnavailable` (``service="database"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar
+
+from afisha_core.errors import ServiceUnavailable
+from afisha_core.migrations import Migration
+from afisha_core.ports import (
+    EventRepository,
+    NotificationRepository,
+    OutboxRepository,
+    ParticipationRepository,
+    RecoveryRepository,
+    RegistrationRepository,
+    SessionRepository,
+    UserRepository,
+)
+from afisha_sqlite import _repositories as repos
+from afisha_sqlite._convert import casefold
+from afisha_sqlite.migrate import apply_migrations
+
+__all__ = ["SqliteDatabase", "SqliteUnitOfWork"]
+
+T = TypeVar("T")
+Job = Callable[[sqlite3.Connection], T]
+
+# Primary result codes that mean "the database cannot be used right now", not a bug.
+_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+_MIGRATION_BUSY_TIMEOUT = timedelta(minutes=2)
+
+
+def _translate(exc: sqlite3.Error) -> Exception:
+    """The error to raise for a :mod:`sqlite3` error that escaped a repository."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _UNAVAILABLE_CODES:
+        return ServiceUnavailable("database", f"The database is unavailable ({exc}).")
+    if isinstance(exc, sqlite3.IntegrityError):
+        return ValueError(f"the row breaks a database constraint: {exc}")
+    return exc
+
+
+class SqliteDatabase:
+    """An Afisha database in one SQLite file; call it to open a unit of work.
+
+    ``path`` is the database file (its parent directories are created on
+    :meth:`open`). ``busy_timeout`` is how long a write waits for another process
+    holding the file's write lock before :class:`~afisha_core.errors.ServiceUnavailable`.
+    ``migrations_dir`` overrides where :meth:`migrate` finds its SQL files.
+
+    >>> async with SqliteDatabase("afisha-data/afisha.db") as db:   # doctest: +SKIP
+    ...     await db.migrate()
+    ...     async with db() as uow:
+    ...         ...
+    ...         await uow.commit()
+    """
+
+    def __init__(
+        self,
+        path: str | PathLike[str],
+        *,
+        busy_timeout: timedelta = timedelta(seconds=5),
+        migrations_dir: Path | None = None,
+    ) -> None:
+        self._path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._migrations_dir = migrations_dir
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._holder: asyncio.Task[object] | None = None
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    @property
+    def is_open(self) -> bool:
+        """Whether :meth:`open` was called and :meth:`close` was not since."""
+        return self._conn is not None
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Start the worker thread and open the file (creating it and its directory).
+
+        Opening an open database does nothing. Raises
+        :class:`~afisha_core.errors.ServiceUnavailable` when the file cannot be opened.
+        """
+        if self._conn is not None:
+            return
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="afisha-sqlite")
+        loop = asyncio.get_running_loop()
+        try:
+            conn = await loop.run_in_executor(executor, self._connect)
+        except (sqlite3.Error, OSError) as exc:
+            executor.shutdown(wait=False)
+            raise ServiceUnavailable(
+                "database", f"The database file {self._path} cannot be opened ({exc})."
+            ) from exc
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        self._executor, self._conn = executor, conn
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker thread; closing twice does nothing.
+
+        Whatever a unit of work left uncommitted is rolled back.
+        """
+        executor, conn = self._executor, self._conn
+        if executor is None or conn is None:
+            return
+        self._executor, self._conn = None, None
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(executor, _close_connection, conn)
+        finally:
+            executor.shutdown(wait=False)
+
+    async def __aenter__(self) -> Self:
+        """Open the database (see :meth:`open`)."""
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the database (see :meth:`close`)."""
+        await self.close()
+
+    async def migrate(self) -> list[Migration]:
+        """Apply the pending migrations; return those applied (none when up to date).
+
+        Safe when several processes start at once: they take turns on the file's
+        write lock and each file is applied once. Raises
+        :class:`~afisha_core.migrations.DatabaseNewerThanCode` for a database that has
+        migrations this code does not know. See :mod:`afisha_sqlite.migrate`.
+        """
+        wait_ms = int(max(self._busy_timeout, _MIGRATION_BUSY_TIMEOUT).total_seconds() * 1000)
+        normal_ms = self._busy_timeout_ms()
+        directory = self._migrations_dir
+
+        def job(conn: sqlite3.Connection) -> list[Migration]:
+            conn.execute(f"PRAGMA busy_timeout = {wait_ms:d}")
+            try:
+                return apply_migrations(conn, directory)
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {normal_ms:d}")
+
+        await self._acquire()
+        try:
+            return await self._call(job)
+        finally:
+            self._release()
+
+    # --- units of work --------------------------------------------------------------
+
+    def unit_of_work(self) -> SqliteUnitOfWork:
+        """A new, not yet entered, unit of work over this database."""
+        return SqliteUnitOfWork(self)
+
+    def __call__(self) -> SqliteUnitOfWork:
+        """A new, not yet entered, unit of work over this database."""
+        return self.unit_of_work()
+
+    # --- internals ------------------------------------------------------------------
+
+    def _busy_timeout_ms(self) -> int:
+        return int(self._busy_timeout.total_seconds() * 1000)
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open and configure the connection (on the worker thread)."""
+        if str(self._path) != ":memory:":
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self._path,
+            timeout=self._busy_timeout.total_seconds(),
+            isolation_level=None,  # we issue BEGIN / COMMIT / ROLLBACK ourselves
+            check_same_thread=False,  # only ever used by the one worker thread
+        )
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms():d}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.create_function("casefold", 1, casefold, deterministic=True)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    async def _acquire(self) -> None:
+        """Wait for this task's turn to use the connection."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            raise RuntimeError(
+                "this task already has an open unit of work on this SqliteDatabase; units "
+                "of work take turns, so opening a second one would wait forever"
+            )
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock = asyncio.Lock()
+            self._lock_loop = loop
+        await self._lock.acquire()
+        self._holder = task
+
+    def _release(self) -> None:
+        """Give the connection to the next unit of work."""
+        self._holder = None
+        if self._lock is not None and self._lock.locked():
+            self._lock.release()
+
+    def _submit(self, job: Job[object]) -> None:
+        """Queue ``job`` on the worker thread without waiting for it (cleanup paths)."""
+        executor, conn = self._executor, self._conn
+        if executor is not None and conn is not None:
+            executor.submit(job, conn)
+
+    async def _call(self, job: Job[T]) -> T:
+        """Run ``job`` on the worker thread with the connection; translate its errors."""
+        executor, conn = self._executor, self._conn
+        if executor is None or conn is None:
+            raise ServiceUnavailable("database", "The SQLite database is not open.")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, job, conn)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+
+def _close_connection(conn: sqlite3.Connection) -> None:
+    """Roll back whatever is left and close (on the worker thread)."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """Start a write transaction, dropping one a cancelled unit of work left behind."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("COMMIT")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    # On failure the next _begin rolls back again before it starts.
+    with contextlib.suppress(sqlite3.Error):
+        _rollback(conn)
+
+
+class SqliteUnitOfWork:
+    """One SQLite transaction over every repository.
+
+    Use it as ``async with``: entering waits for this process's other units of work to
+    end and begins a write transaction (``BEGIN IMMEDIATE``); :meth:`commit` makes the
+    changes durable, and the next change begins a new transaction; leaving the block
+    rolls back whatever was not committed. Using it outside the block raises
+    :class:`RuntimeError`, and so does opening a second unit of work in a task that
+    has one open (it would wait for itself).
+    """
+
+    users: UserRepository
+    sessions: SessionRepository
+    registrations: RegistrationRepository
+    recoveries: RecoveryRepository
+    events: EventRepository
+    participations: ParticipationRepository
+    notifications: NotificationRepository
+    outbox: OutboxRepository
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._database = database
+        self._open = False
+        self.users = repos.Users(self._run)
+        self.sessions = repos.Sessions(self._run)
+        self.registrations = repos.Registrations(self._run)
+        self.recoveries = repos.Recoveries(self._run)
+        self.events = repos.Events(self._run)
+        self.participations = repos.Participations(self._run)
+        self.notifications = repos.Notifications(self._run)
+        self.outbox = repos.Outbox(self._run)
+
+    async def __aenter__(self) -> Self:
+        """Wait for the turn of this unit of work and begin its transaction."""
+        if self._open:
+            raise RuntimeError("this unit of work is already open")
+        db = self._database
+        await db._acquire()
+        try:
+            await db._call(_begin)
+        except BaseException:
+            # Cancelled or failed: make sure no transaction outlives the turn (the
+            # worker runs jobs in order, so this runs after the BEGIN).
+            db._submit(_rollback_quietly)
+            db._release()
+            raise
+        self._open = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed and give the turn to the next one."""
+        if not self._open:
+            return
+        self._open = False
+        db = self._database
+        try:
+            await db._call(_rollback)
+        except Exception:
+            if exc is None:
+                raise
+            # Keep the block's own exception; the next _begin rolls back anyway.
+        finally:
+            db._release()
+
+    async def commit(self) -> None:
+        """Make every change since the last commit durable and visible, at once."""
+        self._check_open()
+        await self._database._call(_commit)
+
+    async def rollback(self) -> None:
+        """Discard every change since the last commit; the unit of work stays usable."""
+        self._check_open()
+        await self._database._call(_rollback)
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise RuntimeError(
+                "the unit of work is not open: use it inside `async with factory() as uow:`"
+            )
+
+    async def _run(self, job: Job[T]) -> T:
+        """Run a repository's ``job`` inside this unit of work's transaction."""
+        self._check_open()
+
+        def in_transaction(conn: sqlite3.Connection) -> T:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+            return job(conn)
+
+        return await self._database._call(in_transaction)
