@@ -56,10 +56,17 @@ class MailDeliveryService:
         size = self.settings.outbox_batch_size
         while max_batches is None or batches < max_batches:
             now = self.clock.now()
+            lease_until = now + self.settings.outbox_lease
+            # Stop sending before the lease runs out, or another worker could claim
+            # and send the same message again; what is left returns when it ends.
+            send_until = lease_until - self.settings.outbox_lease / 5
             async with self.uow() as uow:
-                claimed = await uow.outbox.claim_due(now, now + self.settings.outbox_lease, size)
+                claimed = await uow.outbox.claim_due(now, lease_until, size)
                 await uow.commit()
             for message in claimed:
+                if self.clock.now() >= send_until:
+                    logger.warning("outbox lease running out: leaving the rest of the batch")
+                    return DeliveryReport(sent=sent, retrying=retrying, failed=failed)
                 outcome = await self._deliver(message)
                 sent += outcome is OutboxStatus.SENT
                 failed += outcome is OutboxStatus.FAILED

@@ -6,11 +6,13 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import attrs
 import pytest
 
-from afisha_core.domain import InstantNotification, OutboxMessage, OutboxStatus, User
+from afisha_core.domain import Email, InstantNotification, OutboxMessage, OutboxStatus, User
 from afisha_core.errors import UsernameTaken
 from afisha_core.settings import Settings
+from afisha_core.testing import RecordingMailer
 from afisha_core.usecases import DeliveryReport
 from afisha_core.usecases._common import notify
 from afisha_core.usecases.mail import backoff_delay
@@ -420,3 +422,28 @@ async def test_delivery_goes_through_every_batch() -> None:
     assert await world.afisha.mail.deliver_due(max_batches=1) == DeliveryReport(sent=2)
     assert await world.afisha.mail.deliver_due() == DeliveryReport(sent=3)
     assert len(world.mailer.sent) == 5
+
+
+async def test_a_batch_stops_before_its_lease_runs_out_and_the_rest_waits_for_it() -> None:
+    world = World(settings=Settings(outbox_lease=timedelta(minutes=5)))
+    clock = world.clock
+
+    class SlowMailer(RecordingMailer):
+        async def send(self, email: Email) -> None:
+            await super().send(email)
+            clock.advance(timedelta(minutes=2))  # each send takes two minutes
+
+    mailer = SlowMailer()
+    world.afisha = attrs.evolve(world.afisha, mailer=mailer)
+    for _ in range(4):
+        email, username = world.fresh_identity()
+        await world.afisha.accounts.register(email, username, "Some One", PASSWORD)
+    report = await world.afisha.mail.deliver_due()
+    # 0 min: send (now 2), 2 < 4: send (now 4), 4 >= 4 = 5 - 5/5: stop.
+    assert report.sent == 2
+    assert len(mailer.sent) == 2
+    assert await world.afisha.mail.deliver_due() == DeliveryReport()  # still leased
+    clock.advance(timedelta(minutes=2))
+    second = await world.afisha.mail.deliver_due()
+    assert second.sent == 2
+    assert len({m.to for m in mailer.sent}) == 4
