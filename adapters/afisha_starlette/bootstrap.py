@@ -85,14 +85,19 @@ async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtim
 
     checks["database"] = database_ping
 
-    media_base = f"{config.public_url}/media"
-    storage = ObstoreStorage.from_url(config.storage_url, public_url=media_base)
+    try:
+        storage = ObstoreStorage.from_url(config.storage_url, public_url=config.public_url)
+    except ValueError as exc:
+        raise ConfigError(f"AFISHA_STORAGE_URL: {exc}") from None
     checks["storage"] = storage.ping
-    serve_media = urlsplit(config.storage_url).scheme in ("file", "memory")
+    serve_media = storage.served_by_app
 
     limiter: RateLimiter
     if config.redis_url:
-        redis_limiter = RedisRateLimiter.from_url(config.redis_url)
+        try:
+            redis_limiter = RedisRateLimiter.from_url(config.redis_url)
+        except ValueError as exc:
+            raise ConfigError(f"AFISHA_REDIS_URL: {exc}") from None
         runtime_closers.append(redis_limiter.aclose)
         checks["rate_limiter"] = redis_limiter.ping
         limiter = redis_limiter
@@ -101,7 +106,10 @@ async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtim
 
     mailer: Mailer
     if config.smtp_url:
-        smtp = SmtpMailer.from_url(config.smtp_url, mail_from=config.mail_from)
+        try:
+            smtp = SmtpMailer.from_url(config.smtp_url, mail_from=config.mail_from)
+        except ValueError as exc:
+            raise ConfigError(f"AFISHA_SMTP_URL: {exc}") from None
         checks["mailer"] = smtp.ping
         mailer = smtp
     else:
