@@ -286,9 +286,7 @@ async def put_event_image(request: Request) -> Response:
 
         raise UnsupportedMediaType("Send the image as image/png, image/jpeg or image/webp.")
     data = await read_body(request, runtime.afisha.settings.max_image_bytes)
-    view = await runtime.afisha.events.set_image(
-        admin, path_uuid(request, "event_id"), data, media
-    )
+    view = await runtime.afisha.events.set_image(admin, path_uuid(request, "event_id"), data, media)
     return _event(request, view)
 
 

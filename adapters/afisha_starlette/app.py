@@ -46,6 +46,7 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Tag the request and its response with the request id, then log the line."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -157,9 +158,7 @@ def create_app(
     background work (the in-process scheduler) and return how to stop it.
     """
     endpoints = list(API_ENDPOINTS)
-    document = openapi_document(
-        endpoints, version=afisha_core.__version__, server_url=public_url
-    )
+    document = openapi_document(endpoints, version=afisha_core.__version__, server_url=public_url)
 
     async def openapi(_request: Request) -> Response:
         return JSONResponse(document)

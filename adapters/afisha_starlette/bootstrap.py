@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from uuid import UUID
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from afisha_argon2 import Argon2PasswordHasher
 from afisha_core.app import Afisha

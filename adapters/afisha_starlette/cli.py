@@ -130,21 +130,37 @@ def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
         worker.start()
         return worker.shutdown
 
-    app = create_app(
-        runtime_factory=lambda: build_runtime(config),
-        on_startup=start_scheduler,
-        cors_origins=config.cors_origins,
-        public_url=config.public_url,
-    )
-    where = f"http://{args.host}:{args.port}"
-    print(
-        f"Afisha API on {where}/v1 (docs: {where}/docs, OpenAPI: {where}/openapi.json)\n"
-        f"database: {config.database_url}  storage: {config.storage_url}  "
-        f"mail: {config.smtp_url or config.outbox_dir + '/*.eml'}",
-        flush=True,
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
-    return 0
+    async def serve() -> int:
+        # Built before the server starts, so a bad variable or an unreachable
+        # database stops us with a clear message instead of a startup traceback.
+        runtime = await build_runtime(config)
+        try:
+            app = create_app(
+                runtime,
+                on_startup=start_scheduler,
+                cors_origins=config.cors_origins,
+                public_url=config.public_url,
+            )
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    app, host=args.host, port=args.port, log_level="warning", lifespan="on"
+                )
+            )
+            where = f"http://{args.host}:{args.port}"
+            scheduler = "off" if args.no_scheduler else f"every {config.scheduler_interval}"
+            print(
+                f"Afisha API on {where}/v1 (docs: {where}/docs, OpenAPI: {where}/openapi.json)\n"
+                f"database: {config.database_url}  storage: {config.storage_url}  "
+                f"mail: {config.smtp_url or config.outbox_dir + '/*.eml'}  "
+                f"scheduler: {scheduler}",
+                flush=True,
+            )
+            await server.serve()
+        finally:
+            await runtime.aclose()
+        return 0
+
+    return _run(serve())
 
 
 def _worker(_args: argparse.Namespace, config: ServerConfig) -> int:

@@ -34,9 +34,7 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().lower().replace(" ", "")
     if not compact or _DURATION.sub("", compact):
         raise ValueError(f"{text!r} is not a duration like 30s, 15m, 24h or 30d")
-    total = sum(
-        (int(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact)), timedelta()
-    )
+    total = sum((int(n) * _UNITS[unit] for n, unit in _DURATION.findall(compact)), timedelta())
     if total <= timedelta(0):
         raise ValueError(f"{text!r} must be longer than zero")
     return total
@@ -114,7 +112,8 @@ class ServerConfig:
             _url("AFISHA_SMTP_URL", smtp_url, ("smtp", "smtps"))
         if mail_from is not None and ("@" not in mail_from or any(c in mail_from for c in "\r\n")):
             raise ConfigError(
-                f"AFISHA_MAIL_FROM={mail_from!r}: give an address like Afisha <no-reply@example.org>"
+                f"AFISHA_MAIL_FROM={mail_from!r}: "
+                "give an address like Afisha <no-reply@example.org>"
             )
         if public_url is not None:
             parts = urlsplit(public_url)

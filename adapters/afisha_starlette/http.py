@@ -83,7 +83,9 @@ async def read_json(request: Request, *, optional: bool = False) -> dict[str, An
             return None
         raise BadRequest("A JSON object body is required.")
     media = _media_type(request)
-    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
         raise UnsupportedMediaType("Send the body as application/json.")
     try:
         data = json.loads(body)

@@ -103,6 +103,34 @@ def _operation_id(endpoint: Endpoint) -> str:
     return endpoint.method.lower() + "_" + re.sub(r"[/_]+", "_", words)
 
 
+def _responses(
+    ep: Endpoint, problem_ref: dict[str, Any], components: dict[str, Any]
+) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": _STATUS_TEXT.get(ep.status, "OK")}
+    if ep.response is not None:
+        success["content"] = {"application/json": {"schema": schema_of(ep.response, components)}}
+        for media in ep.response_media[1:]:
+            success["content"][media] = {"schema": {"type": "string"}}
+    elif ep.status != 204:
+        success["content"] = {media: {"schema": {"type": "string"}} for media in ep.response_media}
+    responses: dict[str, Any] = {str(ep.status): success}
+    errors = set(ep.errors) | {503}
+    if ep.access != "anyone":
+        errors |= {401}
+    if ep.access == "admin":
+        errors |= {403}
+    if ep.body is not None:
+        errors |= {400, 413, 415, 422}
+    if ep.query:
+        errors |= {422}
+    for status in sorted(errors):
+        responses[str(status)] = {
+            "description": _STATUS_TEXT.get(status, "Error"),
+            "content": {"application/problem+json": {"schema": problem_ref}},
+        }
+    return responses
+
+
 def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document describing ``endpoints``."""
     components: dict[str, Any] = {}
@@ -113,15 +141,19 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
             "operationId": _operation_id(ep),
             "summary": ep.summary,
             "tags": [ep.tag],
-            "responses": {},
         }
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"{(\w+)(?::\w+)?}", ep.path)
         ]
         params += [
-            {"name": q.name, "in": "query", "required": False, "schema": q.schema,
-             "description": q.description}
+            {
+                "name": q.name,
+                "in": "query",
+                "required": False,
+                "schema": q.schema,
+                "description": q.description,
+            }
             for q in ep.query
         ]
         if params:
@@ -138,31 +170,7 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
                     for media in ep.body_media
                 },
             }
-        success: dict[str, Any] = {"description": _STATUS_TEXT.get(ep.status, "OK")}
-        if ep.response is not None:
-            success["content"] = {"application/json": {"schema": schema_of(ep.response, components)}}
-        elif ep.status != 204:
-            success["content"] = {
-                media: {"schema": {"type": "string"}} for media in ep.response_media
-            }
-        if ep.response is not None and len(ep.response_media) > 1:
-            for media in ep.response_media[1:]:
-                success["content"][media] = {"schema": {"type": "string"}}
-        operation["responses"][str(ep.status)] = success
-        errors = set(ep.errors) | {503}
-        if ep.access != "anyone":
-            errors |= {401}
-        if ep.access == "admin":
-            errors |= {403}
-        if ep.body is not None:
-            errors |= {400, 413, 415, 422}
-        if ep.query:
-            errors |= {422}
-        for status in sorted(errors):
-            operation["responses"][str(status)] = {
-                "description": _STATUS_TEXT.get(status, "Error"),
-                "content": {"application/problem+json": {"schema": problem_ref}},
-            }
+        operation["responses"] = _responses(ep, problem_ref, components)
         paths.setdefault(ep.path.replace(":path", ""), {})[ep.method.lower()] = operation
     return {
         "openapi": "3.1.0",

@@ -29,7 +29,9 @@ class Runtime:
     checks: dict[str, Check] = attrs.field(factory=dict)
     serve_media: bool = False
     closers: list[Callable[[], Awaitable[None]]] = attrs.field(factory=list)
-    converter: cattrs.Converter = attrs.field(factory=lambda: make_converter(forbid_extra_keys=True))
+    converter: cattrs.Converter = attrs.field(
+        factory=lambda: make_converter(forbid_extra_keys=True)
+    )
 
     async def aclose(self) -> None:
         """Close every adapter, in the reverse order of opening."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -98,7 +98,15 @@ class EventPatch:
         return {name: getattr(self, name) for name in _EDITABLE if getattr(self, name) is not UNSET}
 
 
+def _as_utc(value: Any) -> Any:
+    """An aware datetime in any zone, moved to UTC (naive ones are left for validation)."""
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value.astimezone(UTC)
+    return value
+
+
 def _validated(values: dict[str, Any]) -> Event:
+    values = {k: _as_utc(v) for k, v in values.items()}
     check_fields(Event, values)
     try:
         return Event(**values)
@@ -315,6 +323,9 @@ class EventService:
         (:class:`Forbidden` otherwise).
         """
         check_limit(limit)
+        for name, value in (("from", starts_from), ("to", starts_before)):
+            if value is not None and value.utcoffset() is None:
+                raise ValidationFailed.single(name, "must include a UTC offset")
         if include_rejected and (viewer is None or not viewer.is_admin):
             raise Forbidden("Only administrators can list cancelled events.")
         if starts_from and starts_before and starts_before <= starts_from:
@@ -366,7 +377,7 @@ class EventService:
     def _may_see(viewer: User | None, view: EventView) -> bool:
         if not view.event.is_rejected:
             return True
-        return viewer is not None and (viewer.is_admin or view.my_status is not None)
+        return viewer is not None and (viewer.is_admin or view.my_status in _ACTIVE)
 
     @staticmethod
     async def _view(uow: UnitOfWork, event_id: uuid.UUID, actor: User) -> EventView:

@@ -139,22 +139,16 @@ class ParticipationService:
             if event is None:
                 raise NotFound
             current = await uow.participations.get(event_id, actor.id)
-            if event.is_rejected and current is None and not actor.is_admin:
-                raise NotFound
+            if event.is_rejected and (current is None or not current.is_active):
+                raise NotFound  # a cancelled event is visible only to its people
             if event.is_finished(now):
                 raise EventFinished
             if current is None:
-                await uow.participations.save(
-                    Participation(
-                        event_id=event_id,
-                        user_id=actor.id,
-                        status=_P.REJECTED,
-                        created_at=now,
-                        status_changed_at=now,
-                    )
-                )
-            else:
-                await withdraw(uow, event, actor.id, now, self.settings)
+                # Nothing to leave: store nothing (an admin's list stays truthful),
+                # but answer as API.md says, with the caller's status REJECTED.
+                view = await self._view(uow, event_id, actor)
+                return attrs.evolve(view, my_status=_P.REJECTED)
+            await withdraw(uow, event, actor.id, now, self.settings)
             view = await self._view(uow, event_id, actor)
             await uow.commit()
             return view

@@ -488,3 +488,33 @@ async def test_deleting_ones_own_account_frees_the_spot(world: World) -> None:
     assert counts(await world.afisha.events.get(None, event.event.id)) == (0, 0, 1)
     view = await world.afisha.participation.join(other, event.event.id)
     assert view.my_status is P
+
+
+async def test_leaving_an_event_never_joined_answers_rejected_and_stores_nothing(
+    world: World,
+) -> None:
+    admin = await world.admin()
+    event = await world.event(admin, capacity=3)
+    user = (await world.register()).user
+    view = await world.afisha.participation.leave(user, event.event.id)
+    assert view.my_status is ParticipationStatus.REJECTED
+    listed = await world.afisha.events.list_participants(admin, event.event.id)
+    assert listed.items == []
+    again = await world.afisha.events.get(user, event.event.id)
+    assert again.my_status is None
+
+
+async def test_a_cancelled_event_is_hidden_from_those_who_left_before(world: World) -> None:
+    admin = await world.admin()
+    event = await world.event(admin, capacity=3)
+    stayed = (await world.register()).user
+    left = (await world.register()).user
+    for user in (stayed, left):
+        await world.afisha.participation.join(user, event.event.id)
+    await world.afisha.participation.leave(left, event.event.id)
+    await world.afisha.events.reject(admin, event.event.id)
+    assert (await world.afisha.events.get(stayed, event.event.id)).event.is_rejected
+    with pytest.raises(NotFound):
+        await world.afisha.events.get(left, event.event.id)
+    with pytest.raises(NotFound):
+        await world.afisha.participation.leave(left, event.event.id)
