@@ -85,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=str(args.log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # APScheduler narrates every job run at INFO; our worker logs one line per tick.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         config = ServerConfig.from_env(os.environ)
     except ConfigError as exc:
