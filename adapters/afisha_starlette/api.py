@@ -30,6 +30,7 @@ from afisha_starlette.http import (
     read_json,
     structure_body,
 )
+from afisha_starlette.problems import JsonResponse
 from afisha_starlette.runtime import Runtime
 
 __all__ = ["API_ENDPOINTS"]
@@ -41,7 +42,7 @@ def _rt(request: Request) -> Runtime:
 
 
 def _json(runtime: Runtime, value: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(runtime.converter.unstructure(value), status_code=status)
+    return JsonResponse(runtime.converter.unstructure(value), status_code=status)
 
 
 def _client(request: Request) -> tuple[str, str | None]:

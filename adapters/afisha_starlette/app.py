@@ -16,22 +16,25 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import afisha_core
 from afisha_core.errors import AfishaError, NotFound
+from afisha_core.images import IMAGE_TYPES
 from afisha_starlette.api import API_ENDPOINTS
-from afisha_starlette.docs_page import DOCS_HTML
+from afisha_starlette.docs_page import DOCS_HTML, RECOVERY_HTML
 from afisha_starlette.endpoints import Endpoint
 from afisha_starlette.openapi import openapi_document
-from afisha_starlette.problems import handle_afisha_error, handle_http, handle_unexpected
+from afisha_starlette.problems import JsonResponse, handle_afisha_error, handle_http, problem
 from afisha_starlette.runtime import Runtime
+from afisha_starlette.schemas import Health
 
-__all__ = ["RequestIdMiddleware", "create_app"]
+__all__ = ["SYSTEM_ENDPOINTS", "RequestIdMiddleware", "create_app"]
 
 access_log = logging.getLogger("afisha.access")
+error_log = logging.getLogger("afisha.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READY_TIMEOUT = 3.0
 
@@ -65,8 +68,24 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            # Answer here rather than in Starlette's outermost error middleware, so a
+            # 500 carries the request id too. Logged with the id, never re-raised.
+            error_log.exception(
+                "unhandled error on %s %s (request %s)", scope["method"], scope["path"], request_id
+            )
+            if not started_response:
+                response = problem(500, "internal_error", "Something went wrong on our side.")
+                await response(scope, receive, send_tracked)
         finally:
             access_log.info(
                 "%s %s %s %.1fms %s",
@@ -91,7 +110,7 @@ def _runtime(request: Request) -> Runtime:
 
 async def healthz(_request: Request) -> Response:
     """Liveness: the process answers."""
-    return JSONResponse({"status": "ok", "checks": {}})
+    return JsonResponse({"status": "ok", "checks": {}})
 
 
 async def readyz(request: Request) -> Response:
@@ -112,8 +131,8 @@ async def readyz(request: Request) -> Response:
     body = {"status": "ok" if not down else "unavailable", "checks": states}
     if down:
         body["detail"] = "unavailable: " + ", ".join(down)
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
-    return JSONResponse(body)
+        return JsonResponse(body, status_code=503, headers={"Retry-After": "5"})
+    return JsonResponse(body)
 
 
 async def media(request: Request) -> Response:
@@ -139,8 +158,30 @@ async def media(request: Request) -> Response:
     )
 
 
+async def recovery_page(_request: Request) -> Response:
+    """The page a recovery email links to: a form that sets the new password."""
+    return HTMLResponse(RECOVERY_HTML, headers={"Referrer-Policy": "no-referrer"})
+
+
 def _route(endpoint: Endpoint) -> Route:
     return Route(endpoint.path, endpoint.handler, methods=[endpoint.method])
+
+
+SYSTEM_ENDPOINTS: list[Endpoint] = [
+    Endpoint(method="GET", path="/healthz", handler=healthz, tag="system",
+             summary="Liveness: 200 while the process is up", response=Health),
+    Endpoint(method="GET", path="/readyz", handler=readyz, tag="system",
+             summary="Readiness: 200 when every backing service answers, 503 naming "
+             "those that don't", response=Health),
+    Endpoint(method="GET", path="/media/{key:path}", handler=media, tag="system",
+             summary="A picture, when storage is local files (the app serves it itself)",
+             response_media=tuple(IMAGE_TYPES), response_schema={"type": "string",
+                                                                 "format": "binary"},
+             errors=(404,)),
+    Endpoint(method="GET", path="/password-recovery/{recovery_token}", handler=recovery_page,
+             tag="system", summary="The page recovery emails link to (HTML form)",
+             response_media=("text/html",)),
+]  # fmt: skip
 
 
 def create_app(
@@ -157,22 +198,23 @@ def create_app(
     lifespan awaits at start-up and closes at shutdown. ``on_startup`` may start
     background work (the in-process scheduler) and return how to stop it.
     """
-    endpoints = list(API_ENDPOINTS)
-    document = openapi_document(endpoints, version=afisha_core.__version__, server_url=public_url)
 
     async def openapi(_request: Request) -> Response:
-        return JSONResponse(document)
+        return JsonResponse(document)
 
     async def docs(_request: Request) -> Response:
         return HTMLResponse(DOCS_HTML)
 
-    routes = [_route(e) for e in endpoints] + [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/docs", docs, methods=["GET"]),
-        Route("/media/{key:path}", media, methods=["GET"]),
-    ]
+    endpoints = [
+        *API_ENDPOINTS,
+        *SYSTEM_ENDPOINTS,
+        Endpoint(method="GET", path="/openapi.json", handler=openapi, tag="system",
+                 summary="This OpenAPI 3.1 document", response_schema={"type": "object"}),
+        Endpoint(method="GET", path="/docs", handler=docs, tag="system",
+                 summary="A human-readable page of this API", response_media=("text/html",)),
+    ]  # fmt: skip
+    document = openapi_document(endpoints, version=afisha_core.__version__, server_url=public_url)
+    routes = [_route(e) for e in endpoints]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -205,7 +247,6 @@ def create_app(
     handlers: dict[Any, Any] = {
         AfishaError: handle_afisha_error,
         HTTPException: handle_http,
-        Exception: handle_unexpected,
     }
     app = Starlette(
         routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan

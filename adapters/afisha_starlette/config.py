@@ -119,7 +119,9 @@ class ServerConfig:
             parts = urlsplit(public_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ConfigError(f"AFISHA_PUBLIC_URL={public_url!r}: give an http(s) URL")
-        if pool_size is not None and not (pool_size.isdigit() and 1 <= int(pool_size) <= 1000):
+        if pool_size is not None and not (
+            re.fullmatch(r"[0-9]{1,4}", pool_size) and 1 <= int(pool_size) <= 1000
+        ):
             raise ConfigError(f"AFISHA_DB_POOL_SIZE={pool_size!r}: give a number from 1 to 1000")
         return cls(
             database_url=database_url or defaults.database_url,

@@ -38,6 +38,8 @@ class Endpoint:
     body_media: tuple[str, ...] = ("application/json",)
     response: type | None = None
     response_media: tuple[str, ...] = ("application/json",)
+    #: The body's schema when ``response`` is not an attrs class (e.g. the OpenAPI document).
+    response_schema: dict[str, Any] | None = None
     status: int = 200
     query: tuple[QueryParam, ...] = ()
     errors: tuple[int, ...] = ()

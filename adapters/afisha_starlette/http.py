@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
@@ -39,6 +40,7 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 MAX_JSON_BYTES = 1024 * 1024
+_DIGITS = re.compile(r"[0-9]{1,12}")  # str.isdigit() would accept "²"
 
 
 class BadRequest(AfishaError):
@@ -55,7 +57,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     A ``Content-Length`` over the limit is refused before anything is read.
     """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and not _DIGITS.fullmatch(declared.strip()):
+        raise BadRequest("The Content-Length header is not a number.")
+    if declared is not None and int(declared) > limit:
         raise PayloadTooLarge(f"The body must be at most {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
@@ -91,8 +95,15 @@ async def read_json(request: Request, *, optional: bool = False) -> dict[str, An
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("The body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
+    try:
+        # JSON may escape lone surrogates ("\ud800"), which are not text.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("The body holds invalid Unicode (a lone surrogate).") from None
     return data
 
 
@@ -129,7 +140,7 @@ def query_limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return 20
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= 100:
         raise ValidationFailed.single("limit", "must be an integer from 1 to 100")
     return int(raw)
 

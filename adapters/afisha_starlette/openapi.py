@@ -112,7 +112,8 @@ def _responses(
         for media in ep.response_media[1:]:
             success["content"][media] = {"schema": {"type": "string"}}
     elif ep.status != 204:
-        success["content"] = {media: {"schema": {"type": "string"}} for media in ep.response_media}
+        schema = ep.response_schema or {"type": "string"}
+        success["content"] = {media: {"schema": schema} for media in ep.response_media}
     responses: dict[str, Any] = {str(ep.status): success}
     errors = set(ep.errors) | {503}
     if ep.access != "anyone":

@@ -20,7 +20,14 @@ from afisha_core.errors import (
     ValidationFailed,
 )
 
-__all__ = ["PROBLEM_TYPE", "ProblemResponse", "handle_afisha_error", "handle_http", "problem"]
+__all__ = [
+    "PROBLEM_TYPE",
+    "JsonResponse",
+    "ProblemResponse",
+    "handle_afisha_error",
+    "handle_http",
+    "problem",
+]
 
 logger = logging.getLogger("afisha.http")
 
@@ -42,6 +49,12 @@ _HTTP_CODES = {
     500: "internal_error",
     503: "service_unavailable",
 }
+
+
+class JsonResponse(JSONResponse):
+    """A JSON response labelled ``application/json; charset=utf-8`` as API.md says."""
+
+    media_type = "application/json; charset=utf-8"
 
 
 class ProblemResponse(JSONResponse):
@@ -108,15 +121,3 @@ async def handle_http(_request: Request, exc: Exception) -> Response:
         detail or HTTPStatus(exc.status_code).description or HTTPStatus(exc.status_code).phrase,
         headers=dict(exc.headers or {}),
     )
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    """The last resort: log the error with its request id and answer a bare 500."""
-    logger.exception(
-        "unhandled error on %s %s (request %s)",
-        request.method,
-        request.url.path,
-        request.scope.get("afisha.request_id"),
-        exc_info=exc,
-    )
-    return problem(500, "internal_error", "Something went wrong on our side.")

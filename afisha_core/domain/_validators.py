@@ -39,6 +39,16 @@ def not_blank(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValueError(f"{attribute.name} must not be empty")
     if "\x00" in value:
         raise ValueError(f"{attribute.name} must not contain NUL characters")
+    if _has_lone_surrogate(value):
+        raise ValueError(f"{attribute.name} must be valid Unicode text")
+
+
+def _has_lone_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def max_length(n: int) -> Any:
@@ -53,6 +63,8 @@ def max_length(n: int) -> Any:
             raise ValueError(f"{attribute.name} must be at most {n} characters")
         if "\x00" in value:
             raise ValueError(f"{attribute.name} must not contain NUL characters")
+        if _has_lone_surrogate(value):
+            raise ValueError(f"{attribute.name} must be valid Unicode text")
 
     return check
 
@@ -73,9 +85,21 @@ def is_valid_username(value: str) -> bool:
     return USERNAME_RE.fullmatch(value) is not None
 
 
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 def is_valid_timezone(value: str) -> bool:
-    """Whether ``value`` names an IANA time zone known to this system."""
-    if not value or value.startswith(("/", ".")) or ".." in value:
+    """Whether ``value`` names an IANA time zone known to this system.
+
+    The machine's own ``localtime`` and the ``posix/``/``right/`` variants are not
+    IANA names and are refused.
+    """
+    if (
+        not value
+        or value in _NOT_ZONES
+        or value.startswith(("/", ".", "posix/", "right/"))
+        or ".." in value
+    ):
         return False
     try:
         ZoneInfo(value)

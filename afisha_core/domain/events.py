@@ -10,10 +10,18 @@ import attrs
 from afisha_core.domain import _validators as v
 from afisha_core.domain.participation import ParticipationStatus
 
+MAX_CAPACITY = 1_000_000
+
 
 def _capacity(_inst: object, _attribute: object, value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ValueError("max_participants_count must be at least 1 (or unset for unlimited)")
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("max_participants_count must be an integer")
+    if not 1 <= value <= MAX_CAPACITY:
+        raise ValueError(
+            f"max_participants_count must be from 1 to {MAX_CAPACITY} (or unset for unlimited)"
+        )
 
 
 @attrs.frozen(kw_only=True)

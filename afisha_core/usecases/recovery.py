@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import attrs
@@ -9,7 +10,7 @@ import attrs
 from afisha_core.domain import IssuedLoginRecovery
 from afisha_core.domain import _validators as v
 from afisha_core.domain.passwords import check_password_strength
-from afisha_core.errors import RateLimited, RecoveryTokenInvalid, ValidationFailed
+from afisha_core.errors import RecoveryTokenInvalid, ValidationFailed
 from afisha_core.ports import Clock, PasswordHasher, RateLimiter, TokenGenerator, UnitOfWorkFactory
 from afisha_core.settings import Settings
 from afisha_core.tokens import hash_token
@@ -17,6 +18,8 @@ from afisha_core.usecases import messages
 from afisha_core.usecases._common import enqueue_email
 
 __all__ = ["RecoveryService"]
+
+logger = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -33,9 +36,10 @@ class RecoveryService:
     async def request(self, email: str) -> None:
         """Mail a recovery link if ``email`` belongs to a live user; answer the same either way.
 
-        Raises only :class:`ValidationFailed` for a malformed address and
-        :class:`RateLimited` past the per-email limit (counted for every address,
-        known or not, so neither answer tells whether an account exists).
+        Past the per-email limit (counted for every address, known or not) nothing
+        is mailed, but the answer stays the same: API.md promises "accepted" always,
+        and a different answer would tell a flooder nothing useful anyway. Raises
+        only :class:`ValidationFailed` for a malformed address.
         """
         email = v.normalize_email(email)
         if not v.is_valid_email(email):
@@ -45,7 +49,8 @@ class RecoveryService:
             f"recoveries:email:{email}", limit=limit.count, window=limit.window
         )
         if not result.allowed:
-            raise RateLimited(result.retry_after, "Too many recovery requests for this email.")
+            logger.info("recovery mail limit reached for an address; nothing sent")
+            return
         now = self.clock.now()
         async with self.uow() as uow:
             user = await uow.users.get_by_email(email)

@@ -998,3 +998,11 @@ async def test_emails_show_times_in_the_events_timezone_and_link_to_public_url()
         assert "18:00" in note.content
         assert note.cta_url is not None
         assert note.cta_url.startswith("https://afisha.example.org/")
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "posix/Europe/Moscow", "Factory"])
+async def test_names_that_are_not_iana_zones_are_refused(world: World, zone: str) -> None:
+    admin = await world.admin()
+    with pytest.raises(ValidationFailed) as caught:
+        await world.event(admin, timezone=zone)
+    assert [e.field for e in caught.value.errors] == ["timezone"]
