@@ -40,6 +40,10 @@ class Scheduler(Protocol):
         """Add a job; returns APScheduler's ``Job`` (unused)."""
         ...
 
+    def modify_job(self, job_id: str, *, next_run_time: datetime) -> object:
+        """Move a job's next run (returns APScheduler's ``Job``, unused)."""
+        ...
+
     def start(self, paused: bool = False) -> None:
         """Start processing jobs on the running event loop."""
         ...

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -113,6 +113,17 @@ class Worker:
             "worker started: reminders and mail delivery every %s s",
             f"{self._interval.total_seconds():g}",
         )
+
+    def wake_mail(self) -> None:
+        """Run the mail-delivery tick now instead of at its next interval.
+
+        For mail someone waits for (a registration code): the composition root calls
+        it after a request that may have queued mail. A tick already running is not
+        doubled (``max_instances=1``); after shutdown this does nothing.
+        """
+        if self._scheduler is None or self._stopping:
+            return
+        self._scheduler.modify_job(MAIL_JOB, next_run_time=datetime.now(UTC))
 
     async def shutdown(self, grace: timedelta | None = None) -> None:
         """Stop starting ticks, wait for the ticks in hand, then stop the scheduler.

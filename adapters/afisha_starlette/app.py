@@ -164,7 +164,18 @@ async def recovery_page(_request: Request) -> Response:
 
 
 def _route(endpoint: Endpoint) -> Route:
-    return Route(endpoint.path, endpoint.handler, methods=[endpoint.method])
+    if endpoint.method == "GET":
+        return Route(endpoint.path, endpoint.handler, methods=["GET"])
+    handler = endpoint.handler
+
+    async def write(request: Request) -> Response:
+        response = await handler(request)
+        wake = _runtime(request).wake_mail
+        if wake is not None and response.status_code < 400:
+            wake()
+        return response
+
+    return Route(endpoint.path, write, methods=[endpoint.method])
 
 
 SYSTEM_ENDPOINTS: list[Endpoint] = [

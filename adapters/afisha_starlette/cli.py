@@ -130,6 +130,7 @@ def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
             return None
         worker = Worker(runtime.afisha, config.scheduler_interval)
         worker.start()
+        runtime.wake_mail = worker.wake_mail
         return worker.shutdown
 
     async def serve() -> int:

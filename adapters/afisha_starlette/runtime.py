@@ -22,13 +22,16 @@ class Runtime:
 
     ``checks`` name each backing service for ``/readyz``; ``serve_media`` says
     whether the app itself serves ``/media/...`` (storage on local files);
-    ``closers`` run on shutdown, last first.
+    ``closers`` run on shutdown, last first. ``wake_mail``, when set, is called after
+    every successful write request, so mail someone waits for (a registration code)
+    goes out at once rather than at the next scheduler tick.
     """
 
     afisha: Afisha
     checks: dict[str, Check] = attrs.field(factory=dict)
     serve_media: bool = False
     closers: list[Callable[[], Awaitable[None]]] = attrs.field(factory=list)
+    wake_mail: Callable[[], None] | None = None
     converter: cattrs.Converter = attrs.field(
         factory=lambda: make_converter(forbid_extra_keys=True)
     )

@@ -569,3 +569,22 @@ async def test_the_recovery_link_opens_a_page_that_posts_the_new_password(api: A
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "/v1/password-recovery/" in page.text
     assert "some-token" not in page.text  # read from the address bar, never echoed
+
+
+async def test_successful_writes_wake_the_mail_tick_and_reads_do_not() -> None:
+    world = World()
+    woken: list[int] = []
+    runtime = Runtime(afisha=world.afisha, wake_mail=lambda: woken.append(1))
+    async with open_api(world, runtime) as api:
+        await api.client.get("/v1/events")
+        assert woken == []
+        bad = await api.client.post("/v1/registrations", json={"email": "nope"})
+        assert bad.status_code == 422
+        assert woken == []
+        ok = await api.client.post(
+            "/v1/registrations",
+            json={"email": "w@example.org", "username": "wally", "full_name": "W",
+                  "password": PASSWORD},
+        )  # fmt: skip
+        assert ok.status_code == 202
+        assert woken == [1]

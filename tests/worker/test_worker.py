@@ -354,3 +354,23 @@ async def test_a_worker_starts_once(world: World) -> None:
 def test_a_worker_needs_a_running_loop(world: World) -> None:
     with pytest.raises(RuntimeError, match="no running event loop"):
         Worker(world.afisha, INTERVAL).start()
+
+
+async def test_wake_mail_delivers_at_once_instead_of_at_the_next_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    world = World()
+    worker = Worker(world.afisha, timedelta(minutes=10))
+    worker.start()
+    try:
+        await eventually(lambda: bool(worker_lines(caplog, "mail:")), "the first mail tick")
+        email, username = world.fresh_identity()
+        await world.afisha.accounts.register(email, username, "Some One", "a long password")
+        await asyncio.sleep(0.3)
+        assert world.mailer.last_to(email) is None, "mail went out without a wake-up"
+        worker.wake_mail()
+        await eventually(lambda: world.mailer.last_to(email) is not None, "the woken tick")
+    finally:
+        await worker.shutdown()
+    worker.wake_mail()  # after shutdown: does nothing, raises nothing
