@@ -244,10 +244,9 @@ async def get_event(request: Request) -> Response:
 
 async def create_event(request: Request) -> Response:
     admin = await _admin(request)
-    body: s.EventIn = await _body(request, s.EventIn)
-    view = await _rt(request).afisha.events.create(
-        admin, EventDraft(**attrs.asdict(body, recurse=False))
-    )
+    # The core's own draft is the request body: one definition of an event's fields.
+    draft: EventDraft = await _body(request, EventDraft)
+    view = await _rt(request).afisha.events.create(admin, draft)
     return _event(request, view, 201)
 
 
@@ -473,7 +472,7 @@ API_ENDPOINTS: list[Endpoint] = [
     Endpoint(method="GET", path="/v1/events/{event_id}", handler=get_event, tag=_E,
              summary="One event", response=s.EventOut, errors=(401, 404)),
     Endpoint(method="POST", path="/v1/events", handler=create_event, tag=_E,
-             summary="Publish an event", access="admin", body=s.EventIn,
+             summary="Publish an event", access="admin", body=EventDraft,
              response=s.EventOut, status=201),
     Endpoint(method="PATCH", path="/v1/events/{event_id}", handler=patch_event, tag=_E,
              summary="Edit an event; participants are told when time or place change",

@@ -96,21 +96,6 @@ class RolePatchIn:
 
 
 @attrs.frozen(kw_only=True)
-class EventIn:
-    """Publish an event. Datetimes need an explicit offset."""
-
-    name: str
-    starts_at: datetime
-    ends_at: datetime
-    short_description: str = ""
-    description: str = ""
-    timezone: str = "UTC"
-    location: str = ""
-    payment_info: str = ""
-    max_participants_count: int | None = None
-
-
-@attrs.frozen(kw_only=True)
 class EventPatchIn:
     """Change any of an event's fields; fields left out stay as they are."""
 
