@@ -1,8 +1,9 @@
-"""Project sessions: ``nox -s tests lint typecheck build``."""
+"""Project sessions: ``nox -s tests lint typecheck docs build``."""
 
 from __future__ import annotations
 
 import os
+import shutil
 
 import nox
 
@@ -40,9 +41,17 @@ def core_only(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into build/site, offline; any warning fails it."""
+    session.install("-e", ".[server,docs]")
+    session.run("mkdocs", "build", "--strict", "--clean", *session.posargs)
+
+
+@nox.session
 def build(session: nox.Session) -> None:
     """Build the sdist and the wheel into dist/ and check their metadata."""
     session.install("build", "twine")
+    shutil.rmtree("dist", ignore_errors=True)  # check only what this run built
     session.run("python", "-m", "build")
     session.run("twine", "check", "--strict", *_dist_files())
 
