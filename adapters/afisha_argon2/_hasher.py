@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import argon2
@@ -26,6 +28,18 @@ def _encode(password: str) -> bytes:
     return password.encode("utf-8", "surrogatepass")
 
 
+_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The hashing threads, shared by every hasher of the process, made on first use."""
+    global _EXECUTOR  # noqa: PLW0603 - one pool per process, made lazily
+    if _EXECUTOR is None:
+        workers = max(1, (os.cpu_count() or 2) - 1)
+        _EXECUTOR = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+    return _EXECUTOR
+
+
 class Argon2PasswordHasher:
     """A :class:`~afisha_core.ports.PasswordHasher` using argon2id from argon2-cffi.
 
@@ -36,8 +50,10 @@ class Argon2PasswordHasher:
     so changing them later still verifies the old hashes, and :meth:`needs_rehash`
     tells which ones to rehash at the next successful login.
 
-    Hashing and verifying run in a worker thread (:func:`asyncio.to_thread`; argon2
-    releases the GIL), so the event loop keeps serving other requests meanwhile.
+    Hashing and verifying run in worker threads (argon2 releases the GIL), so the
+    event loop keeps serving other requests meanwhile. The threads are a pool of their
+    own, one fewer than the CPUs (at least one): a storm of logins then queues for
+    hashing instead of starving every other request of CPU.
     """
 
     def __init__(
@@ -67,7 +83,8 @@ class Argon2PasswordHasher:
 
     async def hash(self, password: str) -> str:
         """Return a new salted argon2id hash of ``password`` (computed in a thread)."""
-        return await asyncio.to_thread(self._hasher.hash, _encode(password))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_executor(), self._hasher.hash, _encode(password))
 
     async def verify(self, password_hash: str, password: str) -> bool:
         """Tell whether ``password`` matches ``password_hash`` (checked in a thread).
@@ -76,7 +93,8 @@ class Argon2PasswordHasher:
         never raises for either. Hashes made with other parameters (or argon2i/d)
         still verify.
         """
-        return await asyncio.to_thread(self._verify, password_hash, password)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_executor(), self._verify, password_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Tell whether the hash was made with other parameters than the current ones.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import Any, LiteralString, Self
 
 import psycopg
 import psycopg_pool
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 
 from afisha_core.migrations import Migration
@@ -28,6 +31,9 @@ from afisha_postgres.repositories import (
 __all__ = ["PostgresDatabase", "PostgresUnitOfWork"]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds a pooled connection may sit unused before it is checked on checkout.
+CHECK_AFTER_IDLE = 2.0
 
 
 class PostgresDatabase:
@@ -74,12 +80,28 @@ class PostgresDatabase:
                 timeout=timeout,
                 kwargs=kwargs,
                 open=False,
-                check=psycopg_pool.AsyncConnectionPool.check_connection,
+                check=self._check_if_idle,
                 name="afisha",
             )
         )
         self._conninfo = conninfo
         self._kwargs = kwargs
+        # When each pooled connection was last given back, to skip needless checks.
+        self._returned_at: weakref.WeakKeyDictionary[psycopg.AsyncConnection[DictRow], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def _check_if_idle(self, conn: psycopg.AsyncConnection[DictRow]) -> None:
+        """Check a connection taken from the pool, unless it was in use a moment ago.
+
+        A check is a round trip; a connection given back within
+        ``CHECK_AFTER_IDLE`` seconds is trusted (if the server died meanwhile the
+        statement fails, the connection is discarded, and the caller gets a 503).
+        """
+        returned = self._returned_at.get(conn)
+        if returned is not None and time.monotonic() - returned < CHECK_AFTER_IDLE:
+            return
+        await psycopg_pool.AsyncConnectionPool.check_connection(conn)
 
     async def open(self, *, wait: bool = False) -> None:
         """Open the pool (``wait``: until ``min_size`` connections are ready)."""
@@ -98,7 +120,7 @@ class PostgresDatabase:
 
     def __call__(self) -> PostgresUnitOfWork:
         """A new unit of work (one transaction on one pooled connection)."""
-        return PostgresUnitOfWork(self._pool)
+        return PostgresUnitOfWork(self._pool, self._returned_at)
 
     async def migrate(self, directory: Path | None = None) -> list[Migration]:
         """Apply the migrations this database lacks (creating ``schema`` if needed).
@@ -130,9 +152,13 @@ class PostgresUnitOfWork:
     outbox: PostgresOutboxRepository
 
     def __init__(
-        self, pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]
+        self,
+        pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[DictRow]],
+        returned_at: weakref.WeakKeyDictionary[psycopg.AsyncConnection[DictRow], float]
+        | None = None,
     ) -> None:
         self._pool = pool
+        self._returned_at = returned_at
         self._conn: psycopg.AsyncConnection[DictRow] | None = None
 
     async def __aenter__(self) -> Self:
@@ -162,11 +188,15 @@ class PostgresUnitOfWork:
         if conn is None:
             return
         try:
-            if not conn.closed and not conn.broken:
+            # After a commit nothing is open: skip the round trip of a rollback.
+            idle = conn.info.transaction_status == TransactionStatus.IDLE
+            if not conn.closed and not conn.broken and not idle:
                 await conn.rollback()
         except psycopg.Error:
             logger.warning("rollback failed; the connection will be discarded", exc_info=True)
         finally:
+            if self._returned_at is not None and not conn.broken:
+                self._returned_at[conn] = time.monotonic()
             await self._pool.putconn(conn)
 
     async def commit(self) -> None:

@@ -389,41 +389,50 @@ class PostgresEventRepository(_Repository):
     async def list_views(
         self, query: EventQuery, now: datetime, viewer_id: UUID | None
     ) -> Sequence[EventView]:
-        """See :meth:`afisha_core.ports.EventRepository.list_views`."""
+        """See :meth:`afisha_core.ports.EventRepository.list_views`.
+
+        The WHERE clause holds only the filters given, so every plan can use the
+        ``(starts_at, id)`` index bounds. The lower time bound (``ends_at > lower``)
+        also becomes ``starts_at > lower - longest event``: the same rows, but the
+        index scan starts near ``lower`` instead of at the oldest event (the longest
+        duration comes from ``events_span_idx`` in one index probe).
+        """
         lower = query.starts_from
         if lower is None and not query.include_finished:
             lower = now
-        after_at, after_id = query.after if query.after else (None, None)
+        params: dict[str, Any] = {"viewer": viewer_id, "limit": query.limit}
+        where: list[LiteralString] = []
+        if lower is not None:
+            params["lower"] = lower
+            where.append("e.ends_at > %(lower)s")
+            where.append(
+                "e.starts_at > %(lower)s - coalesce("
+                "(SELECT max(s.ends_at - s.starts_at) FROM events s), interval '0')"
+            )
+        if query.starts_before is not None:
+            params["upper"] = query.starts_before
+            where.append("e.starts_at < %(upper)s")
+        if not query.include_rejected:
+            where.append("e.rejected_at IS NULL")
+        if query.text:
+            params["pattern"] = like_pattern(query.text)
+            where.append(
+                "(e.name ILIKE %(pattern)s OR e.short_description ILIKE %(pattern)s"
+                " OR e.description ILIKE %(pattern)s OR e.location ILIKE %(pattern)s)"
+            )
+        if query.participant_id is not None:
+            params["participant"] = query.participant_id
+            params["statuses"] = sorted(s.value for s in query.participant_statuses)
+            where.append(
+                "EXISTS (SELECT 1 FROM participations q WHERE q.event_id = e.id"
+                " AND q.user_id = %(participant)s AND q.status = ANY(%(statuses)s::text[]))"
+            )
+        if query.after is not None:
+            params["after_at"], params["after_id"] = query.after
+            where.append("(e.starts_at, e.id) > (%(after_at)s, %(after_id)s)")
+        clause: LiteralString = (" WHERE " + " AND ".join(where)) if where else ""
         found = await self._all(
-            _VIEW_SELECT
-            + """
-            WHERE (%(lower)s::timestamptz IS NULL OR e.ends_at > %(lower)s)
-              AND (%(upper)s::timestamptz IS NULL OR e.starts_at < %(upper)s)
-              AND (%(include_rejected)s OR e.rejected_at IS NULL)
-              AND (%(pattern)s::text IS NULL OR e.name ILIKE %(pattern)s
-                   OR e.short_description ILIKE %(pattern)s
-                   OR e.description ILIKE %(pattern)s OR e.location ILIKE %(pattern)s)
-              AND (%(participant)s::uuid IS NULL OR EXISTS (
-                    SELECT 1 FROM participations q
-                    WHERE q.event_id = e.id AND q.user_id = %(participant)s::uuid
-                      AND q.status = ANY(%(statuses)s::text[])))
-              AND (%(after_at)s::timestamptz IS NULL
-                   OR (e.starts_at, e.id) > (%(after_at)s, %(after_id)s::uuid))
-            ORDER BY e.starts_at, e.id
-            LIMIT %(limit)s
-            """,
-            {
-                "viewer": viewer_id,
-                "lower": lower,
-                "upper": query.starts_before,
-                "include_rejected": query.include_rejected,
-                "pattern": like_pattern(query.text) if query.text else None,
-                "participant": query.participant_id,
-                "statuses": sorted(s.value for s in query.participant_statuses),
-                "after_at": after_at,
-                "after_id": after_id,
-                "limit": query.limit,
-            },
+            _VIEW_SELECT + clause + " ORDER BY e.starts_at, e.id LIMIT %(limit)s", params
         )
         return [rows.event_view(r) for r in found]
 
