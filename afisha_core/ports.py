@@ -329,6 +329,10 @@ class NotificationRepository(Protocol):
         """Store a new notification."""
         ...
 
+    async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
+        """Store several new notifications at once (in as few round trips as possible)."""
+        ...
+
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         """The notification, or ``None``."""
         ...
@@ -362,6 +366,10 @@ class OutboxRepository(Protocol):
 
     async def add(self, message: OutboxMessage) -> None:
         """Store a new message."""
+        ...
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
+        """Store several new messages at once (in as few round trips as possible)."""
         ...
 
     async def get(self, message_id: UUID) -> OutboxMessage | None:

@@ -628,6 +628,25 @@ class PostgresNotificationRepository(_Repository):
             (n.id, n.user_id, n.title, n.content, n.cta_url, n.cta_label, n.created_at, n.acked_at),
         )
 
+    async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
+        """See :meth:`afisha_core.ports.NotificationRepository.add_many` (pipelined)."""
+        if not notifications:
+            return
+        with translate_errors():
+            async with self._conn.cursor() as cursor:
+                await cursor.executemany(
+                    """
+                    INSERT INTO notifications (id, user_id, title, content, cta_url,
+                                               cta_label, created_at, acked_at)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                    """,
+                    [
+                        (n.id, n.user_id, n.title, n.content, n.cta_url, n.cta_label,
+                         n.created_at, n.acked_at)
+                        for n in notifications
+                    ],
+                )  # fmt: skip
+
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         """See :meth:`afisha_core.ports.NotificationRepository.get`."""
         row = await self._one("SELECT * FROM notifications WHERE id = %s", (notification_id,))
@@ -683,21 +702,29 @@ class PostgresNotificationRepository(_Repository):
         )
 
 
+_OUTBOX_INSERT: LiteralString = """
+    INSERT INTO outbox (id, recipient, subject, text_body, html_body, status, attempts,
+                        created_at, next_attempt_at, last_error, sent_at)
+    VALUES (%(id)s, %(recipient)s, %(subject)s, %(text_body)s, %(html_body)s,
+            %(status)s, %(attempts)s, %(created_at)s, %(next_attempt_at)s,
+            %(last_error)s, %(sent_at)s)
+"""
+
+
 class PostgresOutboxRepository(_Repository):
     """Outgoing mail in the ``outbox`` table."""
 
     async def add(self, message: OutboxMessage) -> None:
         """See :meth:`afisha_core.ports.OutboxRepository.add`."""
-        await self._run(
-            """
-            INSERT INTO outbox (id, recipient, subject, text_body, html_body, status, attempts,
-                                created_at, next_attempt_at, last_error, sent_at)
-            VALUES (%(id)s, %(recipient)s, %(subject)s, %(text_body)s, %(html_body)s,
-                    %(status)s, %(attempts)s, %(created_at)s, %(next_attempt_at)s,
-                    %(last_error)s, %(sent_at)s)
-            """,
-            rows.outbox_params(message),
-        )
+        await self._run(_OUTBOX_INSERT, rows.outbox_params(message))
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
+        """See :meth:`afisha_core.ports.OutboxRepository.add_many` (pipelined)."""
+        if not messages:
+            return
+        with translate_errors():
+            async with self._conn.cursor() as cursor:
+                await cursor.executemany(_OUTBOX_INSERT, [rows.outbox_params(m) for m in messages])
 
     async def get(self, message_id: UUID) -> OutboxMessage | None:
         """See :meth:`afisha_core.ports.OutboxRepository.get`."""

@@ -109,6 +109,15 @@ class _Repository:
 
         return await self._run(job)
 
+    async def _execute_many(
+        self, sql: str, rows: Sequence[Sequence[object] | dict[str, object]]
+    ) -> None:
+        def job(conn: Connection) -> None:
+            conn.executemany(sql, rows)
+
+        if rows:
+            await self._run(job)
+
 
 # --- users -------------------------------------------------------------------------------
 
@@ -570,6 +579,13 @@ class Notifications(_Repository):
         sql = _insert("notifications", c.NOTIFICATION_COLUMNS)
         await self._execute(sql, c.notification_params(notification))
 
+    async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
+        """Store several new notifications at once."""
+        await self._execute_many(
+            _insert("notifications", c.NOTIFICATION_COLUMNS),
+            [c.notification_params(n) for n in notifications],
+        )
+
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         """The notification, or ``None``."""
         sql = f"{_NOTIFICATION_SELECT} WHERE id = ?"
@@ -618,6 +634,12 @@ class Outbox(_Repository):
     async def add(self, message: OutboxMessage) -> None:
         """Store a new message."""
         await self._execute(_insert("outbox", c.OUTBOX_COLUMNS), c.outbox_params(message))
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
+        """Store several new messages at once."""
+        await self._execute_many(
+            _insert("outbox", c.OUTBOX_COLUMNS), [c.outbox_params(m) for m in messages]
+        )
 
     async def get(self, message_id: UUID) -> OutboxMessage | None:
         """The message, or ``None``."""

@@ -601,6 +601,10 @@ class _Notifications(_Repository):
             raise ValueError(f"a notification with id {notification.id} already exists")
         self._write().notifications[notification.id] = notification
 
+    async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
+        for notification in notifications:
+            await self.add(notification)
+
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         return self._read().notifications.get(notification_id)
 
@@ -646,6 +650,10 @@ class _Outbox(_Repository):
         if message.id in self._read().outbox:
             raise ValueError(f"an outbox message with id {message.id} already exists")
         self._write().outbox[message.id] = message
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
+        for message in messages:
+            await self.add(message)
 
     async def get(self, message_id: UUID) -> OutboxMessage | None:
         return self._read().outbox.get(message_id)

@@ -39,24 +39,32 @@ def make_page(
     return Page(items=items, next_cursor=encode_cursor(key(items[-1])) if more and items else None)
 
 
+def outbox_message_for(to: str, message: Message, now: datetime) -> OutboxMessage:
+    """The outbox row that will mail ``message`` to ``to``."""
+    return OutboxMessage(
+        id=uuid.uuid4(), email=message.email(to), created_at=now, next_attempt_at=now
+    )
+
+
+def notification_for(user: User, message: Message, now: datetime) -> InstantNotification:
+    """The in-app notification of ``message`` for ``user``."""
+    return InstantNotification(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        title=message.subject,
+        content=message.text,
+        cta_url=message.cta_url,
+        cta_label=message.cta_label,
+        created_at=now,
+    )
+
+
 async def enqueue_email(uow: UnitOfWork, now: datetime, message: Message, to: str) -> None:
     """Write ``message`` to the outbox; it is sent after the unit of work commits."""
-    await uow.outbox.add(
-        OutboxMessage(id=uuid.uuid4(), email=message.email(to), created_at=now, next_attempt_at=now)
-    )
+    await uow.outbox.add(outbox_message_for(to, message, now))
 
 
 async def notify(uow: UnitOfWork, now: datetime, user: User, message: Message) -> None:
     """Tell ``user`` in the app and by email, in the caller's unit of work."""
-    await uow.notifications.add(
-        InstantNotification(
-            id=uuid.uuid4(),
-            user_id=user.id,
-            title=message.subject,
-            content=message.text,
-            cta_url=message.cta_url,
-            cta_label=message.cta_label,
-            created_at=now,
-        )
-    )
+    await uow.notifications.add(notification_for(user, message, now))
     await enqueue_email(uow, now, message, user.email)

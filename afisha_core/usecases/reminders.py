@@ -7,7 +7,7 @@ import attrs
 from afisha_core.ports import Clock, UnitOfWorkFactory
 from afisha_core.settings import Settings
 from afisha_core.usecases import messages
-from afisha_core.usecases._common import notify
+from afisha_core.usecases._common import notification_for, outbox_message_for
 
 __all__ = ["ReminderService"]
 
@@ -35,8 +35,13 @@ class ReminderService:
                 due = await uow.participations.claim_due_reminders(
                     now, now + self.settings.reminder_lead, size
                 )
+                notifications, emails = [], []
                 for item in due:
-                    await notify(uow, now, item.user, messages.reminder(item.event, self.settings))
+                    message = messages.reminder(item.event, self.settings)
+                    notifications.append(notification_for(item.user, message, now))
+                    emails.append(outbox_message_for(item.user.email, message, now))
+                await uow.notifications.add_many(notifications)
+                await uow.outbox.add_many(emails)
                 await uow.commit()
             total += len(due)
             batches += 1

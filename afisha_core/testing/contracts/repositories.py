@@ -1641,6 +1641,31 @@ class UnitOfWorkContract:
                 assert await uow.outbox.get(message.id) == message
             assert await uow.outbox.get(make_outbox_message().id) is None
 
+    async def test_add_many_stores_every_notification_and_message(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """``add_many`` stores each item as ``add`` would, and an empty batch is fine."""
+        user = make_user()
+        await seed(uow_factory, users=[user])
+        notifications = [
+            make_notification(user.id, title=f"Напоминание {i}", created_at=MICRO_1)
+            for i in range(3)
+        ]
+        messages = [make_outbox_message(created_at=MICRO_1) for _ in range(3)]
+        async with uow_factory() as uow:
+            await uow.notifications.add_many([])
+            await uow.outbox.add_many([])
+            await uow.notifications.add_many(notifications)
+            await uow.outbox.add_many(messages)
+            await uow.commit()
+        async with uow_factory() as uow:
+            for notification in notifications:
+                assert await uow.notifications.get(notification.id) == notification
+            for message in messages:
+                assert await uow.outbox.get(message.id) == message
+            claimed = await uow.outbox.claim_due(T0 + timedelta(days=1), T0 + timedelta(days=2), 10)
+            assert {m.id for m in claimed} == {m.id for m in messages}
+
     async def test_outbox_update_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
         """An outbox update replaces every field."""
         message = make_outbox_message()
