@@ -319,6 +319,11 @@ async def leave_event(request: Request) -> Response:
     return _event(request, view)
 
 
+def _cell(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _wants_csv(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "text/csv" in accept and "application/json" not in accept
@@ -341,8 +346,8 @@ async def list_participants(request: Request) -> Response:
                          "reminder_queued_at"])  # fmt: skip
         for item in items:
             writer.writerow([
-                item.user.id, item.user.email, item.user.username, item.user.full_name,
-                item.status.value, item.created_at.isoformat(),
+                item.user.id, _cell(item.user.email), _cell(item.user.username),
+                _cell(item.user.full_name), item.status.value, item.created_at.isoformat(),
                 item.reminder_queued_at.isoformat() if item.reminder_queued_at else "",
             ])  # fmt: skip
         headers = {"Link": f'<?cursor={page.next_cursor}>; rel="next"'} if page.next_cursor else {}
@@ -429,7 +434,7 @@ API_ENDPOINTS: list[Endpoint] = [
              status=204, errors=(404,)),
     Endpoint(method="POST", path="/v1/password-recovery", handler=request_recovery,
              tag="accounts", summary="Ask for a recovery link (always accepted)",
-             body=s.RecoveryIn, status=202, errors=(429,)),
+             body=s.RecoveryIn, status=202, response_media=()),
     Endpoint(method="POST", path="/v1/password-recovery/{recovery_token}",
              handler=complete_recovery, tag="accounts",
              summary="Set a new password with a recovery token; revokes every session",

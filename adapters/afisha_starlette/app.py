@@ -36,6 +36,15 @@ __all__ = ["SYSTEM_ENDPOINTS", "RequestIdMiddleware", "create_app"]
 access_log = logging.getLogger("afisha.access")
 error_log = logging.getLogger("afisha.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Paths that carry a secret token: it never reaches the logs.
+_SECRET_PATHS = re.compile(r"^(/v1/registrations/|/v1/password-recovery/|/password-recovery/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` with any token in it replaced by ``***``."""
+    return _SECRET_PATHS.sub(r"\1***", path)
+
+
 READY_TIMEOUT = 3.0
 
 
@@ -81,7 +90,10 @@ class RequestIdMiddleware:
             # Answer here rather than in Starlette's outermost error middleware, so a
             # 500 carries the request id too. Logged with the id, never re-raised.
             error_log.exception(
-                "unhandled error on %s %s (request %s)", scope["method"], scope["path"], request_id
+                "unhandled error on %s %s (request %s)",
+                scope["method"],
+                loggable_path(scope["path"]),
+                request_id,
             )
             if not started_response:
                 response = problem(500, "internal_error", "Something went wrong on our side.")
@@ -90,13 +102,13 @@ class RequestIdMiddleware:
             access_log.info(
                 "%s %s %s %.1fms %s",
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
                 request_id,
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": loggable_path(scope["path"]),
                     "status": status,
                     "request_id": request_id,
                 },

@@ -111,7 +111,7 @@ def _responses(
         success["content"] = {"application/json": {"schema": schema_of(ep.response, components)}}
         for media in ep.response_media[1:]:
             success["content"][media] = {"schema": {"type": "string"}}
-    elif ep.status != 204:
+    elif ep.status != 204 and ep.response_media:
         schema = ep.response_schema or {"type": "string"}
         success["content"] = {media: {"schema": schema} for media in ep.response_media}
     responses: dict[str, Any] = {str(ep.status): success}

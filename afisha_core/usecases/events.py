@@ -200,8 +200,10 @@ class EventService:
         """
         require_admin(actor)
         reason = (reason or "").strip() or None
-        if reason is not None and len(reason) > 2_000:
-            raise ValidationFailed.single("reason", "must be at most 2000 characters")
+        try:
+            check_fields(Event, {"rejection_reason": reason})
+        except ValidationFailed as exc:
+            raise ValidationFailed.single("reason", exc.errors[0].message) from None
         now = self.clock.now()
         async with self.uow() as uow:
             event = await uow.events.get_for_update(event_id)

@@ -12,10 +12,12 @@ from afisha_core.errors import PermanentDeliveryError
 from afisha_core.ports import Clock, Mailer, UnitOfWorkFactory
 from afisha_core.settings import Settings
 
-__all__ = ["DeliveryReport", "MailDeliveryService", "backoff_delay"]
+__all__ = ["REDACTED_BODY", "DeliveryReport", "MailDeliveryService", "backoff_delay"]
 
 logger = logging.getLogger(__name__)
 _MAX_ERROR_LENGTH = 2_000
+#: What a sent (or given-up) message's body becomes in the outbox.
+REDACTED_BODY = "(removed after delivery)"
 
 
 @attrs.frozen(kw_only=True)
@@ -99,8 +101,14 @@ class MailDeliveryService:
         self, message: OutboxMessage, status: OutboxStatus, attempts: int, error: str | None
     ) -> OutboxStatus:
         now: datetime = self.clock.now()
+        email = message.email
+        if status is not OutboxStatus.PENDING:
+            # Done with: bodies may hold codes and recovery links, which must not
+            # outlive their use in the database (or its backups).
+            email = attrs.evolve(email, text=REDACTED_BODY, html=None)
         updated = attrs.evolve(
             message,
+            email=email,
             status=status,
             attempts=attempts,
             sent_at=now if status is OutboxStatus.SENT else None,

@@ -22,6 +22,7 @@ __all__ = [
     "event_changed",
     "format_event_time",
     "recovery_link",
+    "recovery_no_account",
     "registration_code",
     "reminder",
     "waitlist_promoted",
@@ -91,7 +92,8 @@ def registration_code(full_name: str, code: str, ttl: timedelta) -> Message:
     """The verification code of a new registration."""
     minutes = int(ttl.total_seconds() // 60)
     return Message(
-        subject=f"Your Afisha verification code: {code}",
+        # The code stays out of the subject: subjects are kept after delivery.
+        subject="Your Afisha verification code",
         text=(
             f"Hello {full_name},\n\nyour verification code is {code}. It is valid for "
             f"{minutes} minutes.\n\nIf you did not try to register, ignore this email."
@@ -125,6 +127,20 @@ def recovery_link(user: User, url: str, ttl: timedelta) -> Message:
         ),
         cta_url=url,
         cta_label="Set a new password",
+    )
+
+
+def recovery_no_account(settings: Settings) -> Message:
+    """Sent when a recovery link is asked for an address that has no account."""
+    return Message(
+        subject="Reset your Afisha password",
+        text=(
+            "Someone (maybe you) asked to reset the Afisha password of this email, but no "
+            "account uses it. If you meant another address, try that one; you can also "
+            "register. If this was not you, ignore this email."
+        ),
+        cta_url=settings.public_url,
+        cta_label="Open Afisha",
     )
 
 

@@ -36,6 +36,9 @@ class RecoveryService:
     async def request(self, email: str) -> None:
         """Mail a recovery link if ``email`` belongs to a live user; answer the same either way.
 
+        An address without an account is mailed a note saying so (nothing else
+        would cost the same time, and its owner learns why no link came).
+
         Past the per-email limit (counted for every address, known or not) nothing
         is mailed, but the answer stays the same: API.md promises "accepted" always,
         and a different answer would tell a flooder nothing useful anyway. Raises
@@ -55,6 +58,10 @@ class RecoveryService:
         async with self.uow() as uow:
             user = await uow.users.get_by_email(email)
             if user is None:
+                # The same work as for an account (one mail, one commit), so the time
+                # to answer does not tell whether the address has an account.
+                await enqueue_email(uow, now, messages.recovery_no_account(self.settings), email)
+                await uow.commit()
                 return
             token = self.tokens.token()
             await uow.recoveries.add(

@@ -36,6 +36,11 @@ MAX_TOKEN_LENGTH = 256
 MAX_LOGIN_LENGTH = 254
 
 
+def _printable(text: str) -> str:
+    """``text`` without control characters (headers are the client's to fill)."""
+    return "".join(c for c in text if c.isprintable())
+
+
 @attrs.frozen(kw_only=True)
 class Principal:
     """Who is calling: the user and the session their token belongs to."""
@@ -69,8 +74,8 @@ async def open_session(
         uid=uuid.uuid4(),
         user_id=user.id,
         token_hash=hash_token(token),
-        user_agent=user_agent[:512],
-        client_address=client_address[:64] if client_address else None,
+        user_agent=_printable(user_agent)[:512],
+        client_address=_printable(client_address)[:64] if client_address else None,
         created_at=now,
         last_seen_at=now,
         expires_at=now + settings.session_ttl,
@@ -198,8 +203,8 @@ class SessionService:
 
     async def _find(self, uow: UnitOfWork, login: str) -> User | None:
         login = login.strip()
-        if not login or len(login) > MAX_LOGIN_LENGTH:
-            return None
+        if not login or len(login) > MAX_LOGIN_LENGTH or "\x00" in login:
+            return None  # no account can have it (and some stores cannot even look)
         if "@" in login:
             return await uow.users.get_by_email(login.lower())
         return await uow.users.get_by_username(login.lower())
