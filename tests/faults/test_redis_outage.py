@@ -18,7 +18,7 @@ import pytest
 
 from afisha_redis import RedisRateLimiter
 from tests.faults._servers import RedisProcess
-from tests.security._stack import PASSWORD, Client, Stack, open_sqlite_stack, sqlite_snapshot
+from tests.security._stack import PASSWORD, Account, Stack, open_sqlite_stack, sqlite_snapshot
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def assert_unavailable(response: httpx.Response) -> None:
     assert int(response.headers["retry-after"]) >= 1
 
 
-async def limited_calls(stack: Stack, who: Client) -> list[httpx.Response]:
+async def limited_calls(stack: Stack, who: Account) -> list[httpx.Response]:
     """One call of each endpoint that counts attempts."""
     client = stack.client
     return [

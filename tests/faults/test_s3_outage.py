@@ -20,7 +20,7 @@ from obstore.store import S3Store
 
 from afisha_obstore import ObstoreStorage
 from tests.faults._servers import free_port, wait_for_port
-from tests.security._stack import Client, Stack, open_sqlite_stack
+from tests.security._stack import Account, Stack, open_sqlite_stack
 from tests.support.s3_server import (
     FAKE_ACCESS_KEY_ID,
     FAKE_SECRET_ACCESS_KEY,
@@ -106,7 +106,7 @@ async def keys(moto: MotoProcess, bucket: str) -> list[str]:
     return sorted(meta["path"] for batch in obstore.list(store) for meta in batch)
 
 
-async def upload(stack: Stack, admin: Client, event_id: str, data: bytes, media: str) -> int:
+async def upload(stack: Stack, admin: Account, event_id: str, data: bytes, media: str) -> int:
     response = await stack.client.put(
         f"/v1/events/{event_id}/image",
         content=data,

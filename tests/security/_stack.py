@@ -59,11 +59,12 @@ from afisha_core.testing import (
 from afisha_sqlite import SqliteDatabase
 from afisha_starlette import Runtime, create_app
 from afisha_starlette.runtime import Check
+from tests.support.http import Account
 from tests.support.world import PASSWORD, START
 
 __all__ = [
     "PASSWORD",
-    "Client",
+    "Account",
     "SlowCommits",
     "Stack",
     "open_sqlite_stack",
@@ -75,27 +76,6 @@ __all__ = [
 BASE_URL = "http://testserver"
 _CODE = re.compile(r"verification code is (\d{6})")
 _RECOVERY = re.compile(r"/password-recovery/([A-Za-z0-9_-]+)")
-
-
-@attrs.define
-class Client:
-    """A logged-in account as a client knows it: credentials, token and User document."""
-
-    email: str
-    username: str
-    password: str
-    token: str
-    user: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        """The user's id."""
-        return str(self.user["id"])
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The ``Authorization`` header of this client's token."""
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 @attrs.define
@@ -214,7 +194,7 @@ class Stack:
         tag = uuid.uuid4().hex[:6]
         return f"person{self._counter}.{tag}@example.org", f"person{self._counter}_{tag}"
 
-    async def register(self, password: str = PASSWORD) -> Client:
+    async def register(self, password: str = PASSWORD) -> Account:
         """Register and confirm a new user through HTTP; return the logged-in client."""
         email, username = self.fresh_identity()
         started = await self.client.post(
@@ -234,13 +214,13 @@ class Stack:
         )
         assert confirmed.status_code == 201, confirmed.text
         body = confirmed.json()
-        return Client(email, username, password, body["token"], body["user"])
+        return Account(email, username, password, body["token"], body["user"])
 
     async def login(self, login: str, password: str = PASSWORD) -> httpx.Response:
         """POST /v1/sessions."""
         return await self.client.post("/v1/sessions", json={"login": login, "password": password})
 
-    async def relogin(self, client: Client) -> Client:
+    async def relogin(self, client: Account) -> Account:
         """A new session for ``client`` (the old token keeps working)."""
         response = await self.login(client.username, client.password)
         assert response.status_code == 201, response.text
@@ -253,16 +233,16 @@ class Stack:
             email, username, PASSWORD, is_system=is_system
         )
 
-    async def admin(self, *, is_system: bool = False) -> Client:
+    async def admin(self, *, is_system: bool = False) -> Account:
         """A new administrator, logged in through HTTP."""
         user = await self.admin_user(is_system=is_system)
         response = await self.login(user.username)
         assert response.status_code == 201, response.text
         body = response.json()
-        return Client(user.email, user.username, PASSWORD, body["token"], body["user"])
+        return Account(user.email, user.username, PASSWORD, body["token"], body["user"])
 
     async def create_event(
-        self, admin: Client, *, starts_in: timedelta = timedelta(days=3), **fields: Any
+        self, admin: Account, *, starts_in: timedelta = timedelta(days=3), **fields: Any
     ) -> dict[str, Any]:
         """POST /v1/events starting ``starts_in`` after the fake now; return the Event."""
         starts_at = self.clock.now() + starts_in

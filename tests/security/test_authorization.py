@@ -18,7 +18,7 @@ import pytest
 
 from afisha_starlette.api import API_ENDPOINTS
 from afisha_starlette.endpoints import Endpoint
-from tests.security._stack import PASSWORD, Client, Stack, sqlite_snapshot
+from tests.security._stack import PASSWORD, Account, Stack, sqlite_snapshot
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
 MISSING = "6f1c7b52-0000-4000-8000-000000000000"
@@ -29,10 +29,10 @@ _PARAM = re.compile(r"{(\w+)}")
 class Victim:
     """A user's objects that another user must neither see nor touch."""
 
-    victim: Client
-    victim_second: Client
-    attacker: Client
-    admin: Client
+    victim: Account
+    victim_second: Account
+    attacker: Account
+    admin: Account
     ids: dict[str, str]
 
 

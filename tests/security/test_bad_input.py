@@ -21,7 +21,7 @@ import pytest
 
 from tests.security._stack import (
     PASSWORD,
-    Client,
+    Account,
     Stack,
     open_sqlite_stack,
     postgres_snapshot,
@@ -45,8 +45,8 @@ class Scene:
     """The objects of one case and a snapshot function of its database."""
 
     stack: Stack
-    admin: Client
-    user: Client
+    admin: Account
+    user: Account
     ids: dict[str, str]
     snapshot: Callable[[], Awaitable[Any]]
 

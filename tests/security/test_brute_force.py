@@ -14,7 +14,7 @@ import secrets
 
 import httpx
 
-from tests.security._stack import PASSWORD, Client, Stack
+from tests.security._stack import PASSWORD, Account, Stack
 
 ACCOUNT_LIMIT = 10
 ADDRESS_LIMIT = 50
@@ -168,7 +168,7 @@ async def test_fresh_registrations_give_at_most_fifteen_guesses_an_hour(stack: S
 
 
 async def test_recovery_tokens_cannot_be_guessed(stack: Stack) -> None:
-    victim: Client = await stack.register()
+    victim: Account = await stack.register()
     await stack.client.post("/v1/password-recovery", json={"email": victim.email})
 
     statuses = {

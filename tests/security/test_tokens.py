@@ -13,7 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.security._stack import PASSWORD, Client, Stack
+from tests.security._stack import PASSWORD, Account, Stack
 
 NEW_PASSWORD = "a completely new secret"
 
@@ -42,15 +42,15 @@ def assert_unauthenticated(response: httpx.Response) -> None:
 
 # --- sessions -------------------------------------------------------------------------
 
-Ending = Callable[[Stack, Client, Client], Awaitable[None]]
+Ending = Callable[[Stack, Account, Account], Awaitable[None]]
 
 
-async def logout(stack: Stack, victim: Client, _admin: Client) -> None:
+async def logout(stack: Stack, victim: Account, _admin: Account) -> None:
     response = await stack.client.delete("/v1/sessions/current", headers=victim.headers)
     assert response.status_code == 204
 
 
-async def revoke_from_another_session(stack: Stack, victim: Client, _admin: Client) -> None:
+async def revoke_from_another_session(stack: Stack, victim: Account, _admin: Account) -> None:
     other = await stack.relogin(victim)
     listing = await stack.client.get("/v1/sessions", headers=victim.headers)
     uid = next(s["uid"] for s in listing.json()["items"] if s["current"])
@@ -58,11 +58,11 @@ async def revoke_from_another_session(stack: Stack, victim: Client, _admin: Clie
     assert response.status_code == 204
 
 
-async def expire(stack: Stack, _victim: Client, _admin: Client) -> None:
+async def expire(stack: Stack, _victim: Account, _admin: Account) -> None:
     stack.clock.advance(stack.settings.session_ttl)
 
 
-async def change_password_elsewhere(stack: Stack, victim: Client, _admin: Client) -> None:
+async def change_password_elsewhere(stack: Stack, victim: Account, _admin: Account) -> None:
     other = await stack.relogin(victim)
     response = await stack.client.post(
         "/v1/users/me/password",
@@ -72,7 +72,7 @@ async def change_password_elsewhere(stack: Stack, victim: Client, _admin: Client
     assert response.status_code == 204
 
 
-async def reset_password(stack: Stack, victim: Client, _admin: Client) -> None:
+async def reset_password(stack: Stack, victim: Account, _admin: Account) -> None:
     asked = await stack.client.post("/v1/password-recovery", json={"email": victim.email})
     assert asked.status_code == 202
     token = await stack.recovery_token_for(victim.email)
@@ -82,7 +82,7 @@ async def reset_password(stack: Stack, victim: Client, _admin: Client) -> None:
     assert done.status_code == 204
 
 
-async def delete_self(stack: Stack, victim: Client, _admin: Client) -> None:
+async def delete_self(stack: Stack, victim: Account, _admin: Account) -> None:
     other = await stack.relogin(victim)
     response = await stack.client.request(
         "DELETE", "/v1/users/me", json={"password": PASSWORD}, headers=other.headers
@@ -90,7 +90,7 @@ async def delete_self(stack: Stack, victim: Client, _admin: Client) -> None:
     assert response.status_code == 204
 
 
-async def deleted_by_admin(stack: Stack, victim: Client, admin: Client) -> None:
+async def deleted_by_admin(stack: Stack, victim: Account, admin: Account) -> None:
     response = await stack.client.delete(f"/v1/users/{victim.id}", headers=admin.headers)
     assert response.status_code == 204
 
@@ -255,7 +255,7 @@ async def test_a_registration_token_expires(stack: Stack) -> None:
 # --- recovery tokens ----------------------------------------------------------------
 
 
-async def recovery_token(stack: Stack, client: Client) -> str:
+async def recovery_token(stack: Stack, client: Account) -> str:
     asked = await stack.client.post("/v1/password-recovery", json={"email": client.email})
     assert asked.status_code == 202
     return await stack.recovery_token_for(client.email)
