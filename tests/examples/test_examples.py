@@ -58,7 +58,7 @@ def test_the_core_in_memory(tmp_path: Path) -> None:
     ]
     assert re.fullmatch(r"emails sent: \d+", lines[4])
     bob = [line.strip() for line in lines[5:]]
-    assert bob[0].startswith("to bob: Your Afisha verification code: ")
+    assert bob[0] == "to bob: Your Afisha verification code"
     assert bob[1:] == ["to bob: You have a spot: Jazz night", "to bob: Reminder: Jazz night"]
 
 
@@ -87,7 +87,7 @@ def test_a_custom_mailer_wired_into_the_core(tmp_path: Path) -> None:
 
     assert lines[0] == "delivered: 1"
     assert lines[1].startswith('{"to": "ann@example.org", "subject": "Your Afisha verification')
-    assert re.fullmatch(r"read back: to=ann@example.org subject='Your Afisha .* \d{6}'", lines[2])
+    assert lines[2] == "read back: to=ann@example.org subject='Your Afisha verification code'"
 
 
 def test_the_custom_mailer_passes_the_mailer_contract() -> None:
