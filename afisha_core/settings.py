@@ -53,7 +53,7 @@ class Settings:
     recoveries_per_email: Limit = Limit(count=3, window=timedelta(hours=1))
     login_attempts_per_account: Limit = Limit(count=10, window=timedelta(minutes=15))
     login_attempts_per_address: Limit = Limit(count=50, window=timedelta(minutes=15))
-    reminder_batch_size: int = attrs.field(default=100, validator=attrs.validators.ge(1))
+    reminder_batch_size: int = attrs.field(default=500, validator=attrs.validators.ge(1))
     outbox_batch_size: int = attrs.field(default=50, validator=attrs.validators.ge(1))
     outbox_lease: timedelta = timedelta(minutes=5)
     outbox_backoff_base: timedelta = timedelta(seconds=30)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,11 +16,16 @@ EMAIL_RE = re.compile(rf"^[^{_NOT_EMAIL}]{{1,64}}@[^{_NOT_EMAIL}]+\.[^{_NOT_EMAI
 MAX_EMAIL_LENGTH = 254
 
 
+_ZERO = timedelta(0)
+
+
 def utc_datetime(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A datetime must be timezone-aware and in UTC."""
     if not isinstance(value, datetime):
         raise TypeError(f"{attribute.name} must be a datetime")
-    if value.tzinfo is None or value.utcoffset() != timedelta(0):
+    if value.tzinfo is UTC:  # the common case, checked on every object built
+        return
+    if value.tzinfo is None or value.utcoffset() != _ZERO:
         raise ValueError(f"{attribute.name} must be a timezone-aware UTC datetime")
 
 

@@ -36,8 +36,12 @@ class ReminderService:
                     now, now + self.settings.reminder_lead, size
                 )
                 notifications, emails = [], []
+                texts: dict[object, messages.Message] = {}  # one text per event
                 for item in due:
-                    message = messages.reminder(item.event, self.settings)
+                    message = texts.get(item.event.id)
+                    if message is None:
+                        message = messages.reminder(item.event, self.settings)
+                        texts[item.event.id] = message
                     notifications.append(notification_for(item.user, message, now))
                     emails.append(outbox_message_for(item.user.email, message, now))
                 await uow.notifications.add_many(notifications)
