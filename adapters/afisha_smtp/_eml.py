@@ -44,6 +44,12 @@ def _write_atomically(directory: Path, name: str, data: bytes) -> Path:
     return final
 
 
+def _preview(text: str, length: int = 120) -> str:
+    """The text's first non-empty lines on one line, cut at ``length`` characters."""
+    flat = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
+
+
 class EmlFileMailer:
     """A :class:`~afisha_core.ports.Mailer` that writes each email as an ``.eml`` file.
 
@@ -103,8 +109,14 @@ class EmlFileMailer:
             raise TemporaryDeliveryError(
                 f"cannot write the email to {composed.recipient} into {self._directory}: {exc}"
             ) from exc
+        # The embedded default is for trying Afisha out: the line shows the start of
+        # the text (where a verification code is), the file holds all of it.
         logger.info(
-            "mail to %s, subject %r, written to %s", composed.recipient, email.subject, path
+            "mail to %s, subject %r, written to %s: %s",
+            composed.recipient,
+            email.subject,
+            path,
+            _preview(email.text),
         )
 
     async def ping(self) -> None:
