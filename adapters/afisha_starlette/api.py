@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from afisha_core.domain import ParticipationStatus, Role, User
-from afisha_core.errors import Forbidden, ValidationFailed
+from afisha_core.errors import Forbidden, UnsupportedMediaType, ValidationFailed
 from afisha_core.images import IMAGE_TYPES
 from afisha_core.usecases import UNSET, EventDraft, EventPatch, Principal
 from afisha_starlette import schemas as s
@@ -282,8 +282,6 @@ async def put_event_image(request: Request) -> Response:
     runtime = _rt(request)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in IMAGE_TYPES:
-        from afisha_core.errors import UnsupportedMediaType  # noqa: PLC0415
-
         raise UnsupportedMediaType("Send the image as image/png, image/jpeg or image/webp.")
     data = await read_body(request, runtime.afisha.settings.max_image_bytes)
     view = await runtime.afisha.events.set_image(admin, path_uuid(request, "event_id"), data, media)

@@ -17,6 +17,7 @@ from afisha_core.errors import (
     AfishaError,
     FieldError,
     NotAuthenticated,
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -127,8 +128,6 @@ def bearer_token(request: Request) -> str:
 
 def path_uuid(request: Request, name: str) -> UUID:
     """A UUID path parameter; anything else is 404 (no such resource)."""
-    from afisha_core.errors import NotFound  # noqa: PLC0415
-
     try:
         return UUID(str(request.path_params[name]))
     except ValueError:

@@ -20,7 +20,6 @@ from afisha_core.domain import (
 from afisha_core.domain import _validators as v
 from afisha_core.domain.passwords import check_password_strength
 from afisha_core.errors import (
-    FieldError,
     InvalidCode,
     InvalidCredentials,
     NotFound,
@@ -47,31 +46,19 @@ from afisha_core.usecases import messages
 from afisha_core.usecases._common import check_limit, enqueue_email, make_page, require_admin
 from afisha_core.usecases.participation import withdraw
 from afisha_core.usecases.sessions import LoginResult, Principal, open_session
+from afisha_core.validation import check_fields
 
 __all__ = ["AccountService"]
 
 _CODE_RE = re.compile(r"^[0-9]{6}$")
-_MAX_FULL_NAME = 200
 
 
-def _account_field_errors(
-    *, email: str | None = None, username: str | None = None, full_name: str | None = None
-) -> list[FieldError]:
-    errors = []
-    if email is not None and not v.is_valid_email(email):
-        errors.append(FieldError("email", "is not a valid email address"))
-    if username is not None and not v.is_valid_username(username):
-        errors.append(
-            FieldError("username", "must be 3 to 32 of a-z, 0-9, '_', '.', '-' (lower case)")
-        )
-    if full_name is not None:
-        if not full_name.strip():
-            errors.append(FieldError("full_name", "must not be empty"))
-        elif any(ord(c) < 32 or ord(c) == 127 for c in full_name):
-            errors.append(FieldError("full_name", "must be one line without control characters"))
-        elif len(full_name) > _MAX_FULL_NAME:
-            errors.append(FieldError("full_name", f"must be at most {_MAX_FULL_NAME} characters"))
-    return errors
+def _check_account_fields(**values: str | None) -> None:
+    """Run the User validators on the given fields (those not ``None``), all at once.
+
+    The domain's own rules, so a name the store would refuse is a 422 here.
+    """
+    check_fields(User, {name: value for name, value in values.items() if value is not None})
 
 
 @attrs.frozen
@@ -98,9 +85,7 @@ class AccountService:
         """
         email = v.normalize_email(email)
         full_name = full_name.strip()
-        errors = _account_field_errors(email=email, username=username, full_name=full_name)
-        if errors:
-            raise ValidationFailed(errors)
+        _check_account_fields(email=email, username=username, full_name=full_name)
         check_password_strength(password, username=username, email=email)
         limit = self.settings.registrations_per_email
         result = await self.limiter.hit(
@@ -211,9 +196,7 @@ class AccountService:
         or :class:`UsernameTaken`.
         """
         email = v.normalize_email(email)
-        errors = _account_field_errors(email=email, username=username, full_name=full_name)
-        if errors:
-            raise ValidationFailed(errors)
+        _check_account_fields(email=email, username=username, full_name=full_name)
         check_password_strength(password, username=username, email=email)
         user = User(
             id=uuid.uuid4(),
@@ -246,9 +229,7 @@ class AccountService:
         """
         if full_name is not None:
             full_name = full_name.strip()
-        errors = _account_field_errors(username=username, full_name=full_name)
-        if errors:
-            raise ValidationFailed(errors)
+        _check_account_fields(username=username, full_name=full_name)
         changes: dict[str, Any] = {}
         if full_name is not None:
             changes["full_name"] = full_name
