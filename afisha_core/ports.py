@@ -9,6 +9,13 @@ Repositories are reached only through a :class:`UnitOfWork`, which is one databa
 transaction: nothing a repository writes is visible to others before
 :meth:`UnitOfWork.commit`, and leaving the ``async with`` block without committing
 rolls everything back.
+
+No lost updates: a use case never writes back a whole row it read without a lock.
+It either reads the row locked (``get_for_update``, or the token lookups that lock)
+and then replaces it, or it calls a method that writes only the columns it changes,
+conditioned on the state it relies on (``touch``, ``revoke``, ``ack``, ``ack_all``,
+``revoke_all``, the claims). The concurrency contracts in
+:mod:`afisha_core.testing.contracts.concurrency` race two writers on one row to check it.
 """
 
 from __future__ import annotations
@@ -143,11 +150,22 @@ class UserRepository(Protocol):
         """
         ...
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        """The user (deleted or not), locked until the unit of work ends, or ``None``.
+
+        While one unit of work holds the lock, another calling this for the same user
+        waits (``SELECT ... FOR UPDATE`` in PostgreSQL, a write transaction in SQLite).
+        Every read-modify-write of a user goes through this.
+        """
+        ...
+
     async def update(self, user: User) -> None:
         """Replace the stored user with the same id.
 
-        Raises :class:`~afisha_core.errors.UsernameTaken` or
-        :class:`~afisha_core.errors.EmailTaken` on a clash with another live user.
+        Only for a user read with :meth:`get_for_update` in this unit of work: a
+        whole-row write from an unlocked read would undo a concurrent change (a
+        password reset, a deletion). Raises :class:`~afisha_core.errors.UsernameTaken`
+        or :class:`~afisha_core.errors.EmailTaken` on a clash with another live user.
         """
         ...
 
@@ -171,8 +189,27 @@ class SessionRepository(Protocol):
         """The session whose token hashes to ``token_hash`` (any state), or ``None``."""
         ...
 
-    async def update(self, session: LoginSession) -> None:
-        """Replace the stored session with the same uid."""
+    async def touch(self, uid: UUID, now: datetime) -> bool:
+        """Set ``last_seen_at = now`` if the session is not revoked and was seen before ``now``.
+
+        Writes that one column only, conditioned on the session still being live, so
+        it can never bring back a revoked session. Returns whether a row changed.
+        """
+        ...
+
+    async def revoke(self, uid: UUID, now: datetime) -> bool:
+        """Set ``revoked_at = now`` if the session is not revoked yet; return whether it was.
+
+        The first revocation is kept.
+        """
+        ...
+
+    async def carry_over(self, uid: UUID, credential_version: int) -> bool:
+        """Move a live session to a new ``credential_version``; return whether it changed.
+
+        For the session that changed the password, which stays logged in. Conditioned
+        on ``revoked_at IS NULL``: a revoked session stays revoked.
+        """
         ...
 
     async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
@@ -203,7 +240,11 @@ class RegistrationRepository(Protocol):
         ...
 
     async def update(self, registration: IssuedRegistration) -> None:
-        """Replace the stored registration with the same id."""
+        """Replace the stored registration with the same id.
+
+        Only for a registration read (and so locked) by :meth:`get_by_token_hash` in
+        this unit of work.
+        """
         ...
 
 
@@ -223,7 +264,11 @@ class RecoveryRepository(Protocol):
         ...
 
     async def update(self, recovery: IssuedLoginRecovery) -> None:
-        """Replace the stored recovery with the same id."""
+        """Replace the stored recovery with the same id.
+
+        Only for a recovery read (and so locked) by :meth:`get_by_token_hash` in this
+        unit of work.
+        """
         ...
 
 
@@ -235,7 +280,11 @@ class EventRepository(Protocol):
         ...
 
     async def update(self, event: Event) -> None:
-        """Replace the stored event with the same id."""
+        """Replace the stored event with the same id.
+
+        Only for an event read with :meth:`get_for_update` in this unit of work, so
+        concurrent edits, cancellations and image changes take turns.
+        """
         ...
 
     async def get(self, event_id: UUID) -> Event | None:
@@ -274,7 +323,13 @@ class ParticipationRepository(Protocol):
         ...
 
     async def save(self, participation: Participation) -> None:
-        """Insert or replace the row for ``(event_id, user_id)``."""
+        """Insert the row for ``(event_id, user_id)``, or update its status.
+
+        On an existing row only ``status``, ``status_changed_at`` and ``created_at``
+        are written: ``reminder_queued_at`` belongs to the reminder claims (and
+        :meth:`clear_reminders`), which do not lock the event, so a save never
+        undoes a claim made since the participation was read.
+        """
         ...
 
     async def count(self, event_id: UUID, status: ParticipationStatus) -> int:
@@ -337,8 +392,14 @@ class NotificationRepository(Protocol):
         """The notification, or ``None``."""
         ...
 
-    async def update(self, notification: InstantNotification) -> None:
-        """Replace the stored notification with the same id."""
+    async def ack(
+        self, notification_id: UUID, user_id: UUID, now: datetime
+    ) -> InstantNotification | None:
+        """Set ``acked_at = now`` on the user's notification unless it is already set.
+
+        Returns the notification as stored afterwards (the first ``acked_at`` is kept,
+        whoever set it), or ``None`` when the user has no notification with this id.
+        """
         ...
 
     async def list(
@@ -377,7 +438,11 @@ class OutboxRepository(Protocol):
         ...
 
     async def update(self, message: OutboxMessage) -> None:
-        """Replace the stored message with the same id."""
+        """Replace the stored message with the same id.
+
+        Only for a message this worker holds the claim on (:meth:`claim_due`): the
+        lease is the lock, and mail delivery finishes before it runs out.
+        """
         ...
 
     async def claim_due(

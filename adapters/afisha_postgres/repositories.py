@@ -64,6 +64,13 @@ class PostgresUserRepository(_Repository):
         row = await self._one(f"SELECT {rows.USER_COLUMNS} FROM users WHERE id = %s", (user_id,))
         return rows.user(row) if row else None
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        """See :meth:`afisha_core.ports.UserRepository.get_for_update` (``FOR UPDATE``)."""
+        row = await self._one(
+            f"SELECT {rows.USER_COLUMNS} FROM users WHERE id = %s FOR UPDATE", (user_id,)
+        )
+        return rows.user(row) if row else None
+
     async def get_by_email(self, email: str) -> User | None:
         """See :meth:`afisha_core.ports.UserRepository.get_by_email`."""
         row = await self._one(
@@ -85,9 +92,10 @@ class PostgresUserRepository(_Repository):
         await self._run(
             """
             INSERT INTO users (id, email, username, full_name, password_hash, role,
-                               is_system, created_at, deleted_at)
+                               is_system, created_at, deleted_at, credential_version)
             VALUES (%(id)s, %(email)s, %(username)s, %(full_name)s, %(password_hash)s,
-                    %(role)s, %(is_system)s, %(created_at)s, %(deleted_at)s)
+                    %(role)s, %(is_system)s, %(created_at)s, %(deleted_at)s,
+                    %(credential_version)s)
             """,
             rows.user_params(user),
         )
@@ -99,7 +107,7 @@ class PostgresUserRepository(_Repository):
             UPDATE users SET email = %(email)s, username = %(username)s,
                 full_name = %(full_name)s, password_hash = %(password_hash)s, role = %(role)s,
                 is_system = %(is_system)s, created_at = %(created_at)s,
-                deleted_at = %(deleted_at)s
+                deleted_at = %(deleted_at)s, credential_version = %(credential_version)s
             WHERE id = %(id)s
             """,
             rows.user_params(user),
@@ -136,7 +144,7 @@ class PostgresSessionRepository(_Repository):
 
     _COLUMNS: LiteralString = (
         "uid, user_id, token_hash, user_agent, client_address, created_at, last_seen_at, "
-        "expires_at, revoked_at"
+        "expires_at, revoked_at, credential_version"
     )
 
     async def add(self, session: LoginSession) -> None:
@@ -144,8 +152,9 @@ class PostgresSessionRepository(_Repository):
         await self._run(
             """
             INSERT INTO login_sessions (uid, user_id, token_hash, user_agent, client_address,
-                                        created_at, last_seen_at, expires_at, revoked_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                        created_at, last_seen_at, expires_at, revoked_at,
+                                        credential_version)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             """,
             (
                 session.uid,
@@ -157,6 +166,7 @@ class PostgresSessionRepository(_Repository):
                 session.last_seen_at,
                 session.expires_at,
                 session.revoked_at,
+                session.credential_version,
             ),
         )
 
@@ -175,27 +185,31 @@ class PostgresSessionRepository(_Repository):
         )
         return rows.session(row) if row else None
 
-    async def update(self, session: LoginSession) -> None:
-        """See :meth:`afisha_core.ports.SessionRepository.update`."""
-        await self._run(
-            """
-            UPDATE login_sessions SET user_id = %s, token_hash = %s, user_agent = %s,
-                client_address = %s, created_at = %s, last_seen_at = %s, expires_at = %s,
-                revoked_at = %s
-            WHERE uid = %s
-            """,
-            (
-                session.user_id,
-                session.token_hash,
-                session.user_agent,
-                session.client_address,
-                session.created_at,
-                session.last_seen_at,
-                session.expires_at,
-                session.revoked_at,
-                session.uid,
-            ),
+    async def touch(self, uid: UUID, now: datetime) -> bool:
+        """See :meth:`afisha_core.ports.SessionRepository.touch`."""
+        changed = await self._run(
+            "UPDATE login_sessions SET last_seen_at = %(now)s"
+            " WHERE uid = %(uid)s AND revoked_at IS NULL AND last_seen_at < %(now)s",
+            {"now": now, "uid": uid},
         )
+        return changed > 0
+
+    async def revoke(self, uid: UUID, now: datetime) -> bool:
+        """See :meth:`afisha_core.ports.SessionRepository.revoke`."""
+        changed = await self._run(
+            "UPDATE login_sessions SET revoked_at = %s WHERE uid = %s AND revoked_at IS NULL",
+            (now, uid),
+        )
+        return changed > 0
+
+    async def carry_over(self, uid: UUID, credential_version: int) -> bool:
+        """See :meth:`afisha_core.ports.SessionRepository.carry_over`."""
+        changed = await self._run(
+            "UPDATE login_sessions SET credential_version = %s"
+            " WHERE uid = %s AND revoked_at IS NULL",
+            (credential_version, uid),
+        )
+        return changed > 0
 
     async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
         """See :meth:`afisha_core.ports.SessionRepository.list_active`."""
@@ -290,10 +304,19 @@ class PostgresRecoveryRepository(_Repository):
         r = recovery
         await self._run(
             """
-            INSERT INTO login_recoveries (id, user_id, token_hash, created_at, expires_at, used_at)
-            VALUES (%s, %s, %s, %s, %s, %s)
+            INSERT INTO login_recoveries (id, user_id, token_hash, created_at, expires_at,
+                                          used_at, credential_version)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
             """,
-            (r.id, r.user_id, r.token_hash, r.created_at, r.expires_at, r.used_at),
+            (
+                r.id,
+                r.user_id,
+                r.token_hash,
+                r.created_at,
+                r.expires_at,
+                r.used_at,
+                r.credential_version,
+            ),
         )
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedLoginRecovery | None:
@@ -308,7 +331,7 @@ class PostgresRecoveryRepository(_Repository):
         await self._run(
             """
             UPDATE login_recoveries SET user_id = %s, token_hash = %s, created_at = %s,
-                expires_at = %s, used_at = %s
+                expires_at = %s, used_at = %s, credential_version = %s
             WHERE id = %s
             """,
             (
@@ -317,6 +340,7 @@ class PostgresRecoveryRepository(_Repository):
                 recovery.created_at,
                 recovery.expires_at,
                 recovery.used_at,
+                recovery.credential_version,
                 recovery.id,
             ),
         )
@@ -452,7 +476,8 @@ class PostgresParticipationRepository(_Repository):
     async def save(self, participation: Participation) -> None:
         """See :meth:`afisha_core.ports.ParticipationRepository.save`.
 
-        A status change takes a new ``write_seq``, which orders waitlist ties.
+        A status change takes a new ``write_seq``, which orders waitlist ties. An
+        existing row keeps its ``reminder_queued_at`` (claims do not lock the event).
         """
         p = participation
         await self._run(
@@ -465,7 +490,6 @@ class PostgresParticipationRepository(_Repository):
                 status = EXCLUDED.status,
                 created_at = EXCLUDED.created_at,
                 status_changed_at = EXCLUDED.status_changed_at,
-                reminder_queued_at = EXCLUDED.reminder_queued_at,
                 write_seq = CASE WHEN participations.status = EXCLUDED.status
                                  THEN participations.write_seq
                                  ELSE nextval('participations_write_seq') END
@@ -515,7 +539,8 @@ class PostgresParticipationRepository(_Repository):
                    u.id AS u_id, u.email AS u_email, u.username AS u_username,
                    u.full_name AS u_full_name, u.password_hash AS u_password_hash,
                    u.role AS u_role, u.is_system AS u_is_system,
-                   u.created_at AS u_created_at, u.deleted_at AS u_deleted_at
+                   u.created_at AS u_created_at, u.deleted_at AS u_deleted_at,
+                   u.credential_version AS u_credential_version
             FROM participations p JOIN users u ON u.id = p.user_id
             WHERE p.event_id = %(event_id)s
               AND (%(status)s::text IS NULL OR p.status = %(status)s)
@@ -595,7 +620,8 @@ class PostgresParticipationRepository(_Repository):
                    u.id AS u_id, u.email AS u_email, u.username AS u_username,
                    u.full_name AS u_full_name, u.password_hash AS u_password_hash,
                    u.role AS u_role, u.is_system AS u_is_system,
-                   u.created_at AS u_created_at, u.deleted_at AS u_deleted_at
+                   u.created_at AS u_created_at, u.deleted_at AS u_deleted_at,
+                   u.credential_version AS u_credential_version
             FROM claimed c
             JOIN events e ON e.id = c.event_id
             JOIN users u ON u.id = c.user_id
@@ -652,17 +678,16 @@ class PostgresNotificationRepository(_Repository):
         row = await self._one("SELECT * FROM notifications WHERE id = %s", (notification_id,))
         return rows.notification(row) if row else None
 
-    async def update(self, notification: InstantNotification) -> None:
-        """See :meth:`afisha_core.ports.NotificationRepository.update`."""
-        n = notification
-        await self._run(
-            """
-            UPDATE notifications SET title = %s, content = %s, cta_url = %s, cta_label = %s,
-                acked_at = %s
-            WHERE id = %s
-            """,
-            (n.title, n.content, n.cta_url, n.cta_label, n.acked_at, n.id),
+    async def ack(
+        self, notification_id: UUID, user_id: UUID, now: datetime
+    ) -> InstantNotification | None:
+        """See :meth:`afisha_core.ports.NotificationRepository.ack` (the first ack is kept)."""
+        row = await self._one(
+            "UPDATE notifications SET acked_at = coalesce(acked_at, %s)"
+            " WHERE id = %s AND user_id = %s RETURNING *",
+            (now, notification_id, user_id),
         )
+        return rows.notification(row) if row else None
 
     async def list(
         self,

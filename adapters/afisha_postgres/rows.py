@@ -23,7 +23,8 @@ from afisha_core.domain import (
 Row = dict[str, Any]
 
 USER_COLUMNS = (
-    "id, email, username, full_name, password_hash, role, is_system, created_at, deleted_at"
+    "id, email, username, full_name, password_hash, role, is_system, created_at, deleted_at, "
+    "credential_version"
 )
 EVENT_COLUMNS = (
     "id, name, short_description, description, starts_at, ends_at, timezone, location, "
@@ -47,6 +48,7 @@ def user(row: Row, prefix: str = "") -> User:
         is_system=bool(row[prefix + "is_system"]),
         created_at=row[prefix + "created_at"],
         deleted_at=row[prefix + "deleted_at"],
+        credential_version=row[prefix + "credential_version"],
     )
 
 
@@ -62,6 +64,7 @@ def user_params(u: User) -> Row:
         "is_system": u.is_system,
         "created_at": u.created_at,
         "deleted_at": u.deleted_at,
+        "credential_version": u.credential_version,
     }
 
 
@@ -77,6 +80,7 @@ def session(row: Row) -> LoginSession:
         last_seen_at=row["last_seen_at"],
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
+        credential_version=row["credential_version"],
     )
 
 
@@ -106,6 +110,7 @@ def recovery(row: Row) -> IssuedLoginRecovery:
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         used_at=row["used_at"],
+        credential_version=row["credential_version"],
     )
 
 

@@ -80,7 +80,8 @@ def casefold(value: object) -> str | None:
 # --- rows to domain objects -----------------------------------------------------------
 
 USER_COLUMNS = (
-    "id, email, username, full_name, password_hash, role, is_system, created_at, deleted_at"
+    "id, email, username, full_name, password_hash, role, is_system, created_at, deleted_at, "
+    "credential_version"
 )
 
 
@@ -96,6 +97,7 @@ def user_from_row(row: Row, prefix: str = "") -> User:
         is_system=bool(row[prefix + "is_system"]),
         created_at=dt(row[prefix + "created_at"]),
         deleted_at=dt_or_none(row[prefix + "deleted_at"]),
+        credential_version=row[prefix + "credential_version"],
     )
 
 
@@ -111,12 +113,13 @@ def user_params(user: User) -> dict[str, object]:
         "is_system": int(user.is_system),
         "created_at": ts(user.created_at),
         "deleted_at": ts_or_none(user.deleted_at),
+        "credential_version": user.credential_version,
     }
 
 
 SESSION_COLUMNS = (
     "uid, user_id, token_hash, user_agent, client_address, created_at, last_seen_at, "
-    "expires_at, revoked_at"
+    "expires_at, revoked_at, credential_version"
 )
 
 
@@ -132,6 +135,7 @@ def session_from_row(row: Row) -> LoginSession:
         last_seen_at=dt(row["last_seen_at"]),
         expires_at=dt(row["expires_at"]),
         revoked_at=dt_or_none(row["revoked_at"]),
+        credential_version=row["credential_version"],
     )
 
 
@@ -147,6 +151,7 @@ def session_params(session: LoginSession) -> dict[str, object]:
         "last_seen_at": ts(session.last_seen_at),
         "expires_at": ts(session.expires_at),
         "revoked_at": ts_or_none(session.revoked_at),
+        "credential_version": session.credential_version,
     }
 
 
@@ -190,7 +195,7 @@ def registration_params(registration: IssuedRegistration) -> dict[str, object]:
     }
 
 
-RECOVERY_COLUMNS = "id, user_id, token_hash, created_at, expires_at, used_at"
+RECOVERY_COLUMNS = "id, user_id, token_hash, created_at, expires_at, used_at, credential_version"
 
 
 def recovery_from_row(row: Row) -> IssuedLoginRecovery:
@@ -202,6 +207,7 @@ def recovery_from_row(row: Row) -> IssuedLoginRecovery:
         created_at=dt(row["created_at"]),
         expires_at=dt(row["expires_at"]),
         used_at=dt_or_none(row["used_at"]),
+        credential_version=row["credential_version"],
     )
 
 
@@ -214,6 +220,7 @@ def recovery_params(recovery: IssuedLoginRecovery) -> dict[str, object]:
         "created_at": ts(recovery.created_at),
         "expires_at": ts(recovery.expires_at),
         "used_at": ts_or_none(recovery.used_at),
+        "credential_version": recovery.credential_version,
     }
 
 

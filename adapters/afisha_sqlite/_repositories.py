@@ -156,6 +156,10 @@ class Users(_Repository):
         sql = f"{_USER_SELECT} WHERE username = ? AND deleted_at IS NULL"
         return await self._one(sql, (username,), c.user_from_row)
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        """The user, deleted or not; the unit of work already holds SQLite's write lock."""
+        return await self.get(user_id)
+
     async def add(self, user: User) -> None:
         """Store a new user; raises EmailTaken or UsernameTaken on a clash."""
         await self._write(_USER_INSERT, user)
@@ -215,10 +219,25 @@ class Sessions(_Repository):
         sql = f"{_SESSION_SELECT} WHERE token_hash = ?"
         return await self._one(sql, (token_hash,), c.session_from_row)
 
-    async def update(self, session: LoginSession) -> None:
-        """Replace the stored session with the same uid."""
-        sql = _update("login_sessions", c.SESSION_COLUMNS, "uid")
-        await self._execute(sql, c.session_params(session))
+    async def touch(self, uid: UUID, now: datetime) -> bool:
+        """Set ``last_seen_at`` on a live session seen before ``now``; whether it changed."""
+        sql = (
+            "UPDATE login_sessions SET last_seen_at = ? "
+            "WHERE uid = ? AND revoked_at IS NULL AND last_seen_at < ?"
+        )
+        return await self._execute(sql, (c.ts(now), c.uid(uid), c.ts(now))) > 0
+
+    async def revoke(self, uid: UUID, now: datetime) -> bool:
+        """Revoke the session unless it already is; whether it changed."""
+        sql = "UPDATE login_sessions SET revoked_at = ? WHERE uid = ? AND revoked_at IS NULL"
+        return await self._execute(sql, (c.ts(now), c.uid(uid))) > 0
+
+    async def carry_over(self, uid: UUID, credential_version: int) -> bool:
+        """Move a live session to a new credential version; whether it changed."""
+        sql = (
+            "UPDATE login_sessions SET credential_version = ? WHERE uid = ? AND revoked_at IS NULL"
+        )
+        return await self._execute(sql, (credential_version, c.uid(uid))) > 0
 
     async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
         """The user's sessions that are neither revoked nor expired, newest first."""
@@ -418,7 +437,6 @@ ON CONFLICT (event_id, user_id) DO UPDATE SET
     status = excluded.status,
     created_at = excluded.created_at,
     status_changed_at = excluded.status_changed_at,
-    reminder_queued_at = excluded.reminder_queued_at,
     write_seq = CASE WHEN participations.status = excluded.status
                      THEN participations.write_seq ELSE excluded.write_seq END
 """
@@ -447,7 +465,7 @@ class Participations(_Repository):
         return await self._one(sql, params, c.participation_from_row)
 
     async def save(self, participation: Participation) -> None:
-        """Insert or replace the row for ``(event_id, user_id)``."""
+        """Insert the row for ``(event_id, user_id)``, or update its status (not its claim)."""
         params: dict[str, object] = {
             "event_id": c.uid(participation.event_id),
             "user_id": c.uid(participation.user_id),
@@ -571,6 +589,9 @@ class Participations(_Repository):
 _NOTIFICATION_SELECT = f"SELECT {c.NOTIFICATION_COLUMNS} FROM notifications"  # noqa: S608 - constant names
 
 
+_NOTIFICATION_ACK = f"UPDATE notifications SET acked_at = coalesce(acked_at, ?) WHERE id = ? AND user_id = ? RETURNING {c.NOTIFICATION_COLUMNS}"  # noqa: S608, E501 - constant names
+
+
 class Notifications(_Repository):
     """In-app notifications."""
 
@@ -591,10 +612,13 @@ class Notifications(_Repository):
         sql = f"{_NOTIFICATION_SELECT} WHERE id = ?"
         return await self._one(sql, (c.uid(notification_id),), c.notification_from_row)
 
-    async def update(self, notification: InstantNotification) -> None:
-        """Replace the stored notification with the same id."""
-        sql = _update("notifications", c.NOTIFICATION_COLUMNS, "id")
-        await self._execute(sql, c.notification_params(notification))
+    async def ack(
+        self, notification_id: UUID, user_id: UUID, now: datetime
+    ) -> InstantNotification | None:
+        """Ack the user's notification unless it is acked; the row as stored afterwards."""
+        sql = _NOTIFICATION_ACK
+        params = (c.ts(now), c.uid(notification_id), c.uid(user_id))
+        return await self._one(sql, params, c.notification_from_row)
 
     async def list(
         self,

@@ -20,6 +20,8 @@ class IssuedLoginRecovery:
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     expires_at: datetime = attrs.field(validator=v.utc_datetime)
     used_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+    credential_version: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    """The user's ``credential_version`` when the token was issued."""
 
     @expires_at.validator
     def _after_creation(self, _attribute: object, value: datetime) -> None:

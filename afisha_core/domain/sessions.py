@@ -23,6 +23,8 @@ class LoginSession:
     last_seen_at: datetime = attrs.field(validator=v.utc_datetime)
     expires_at: datetime = attrs.field(validator=v.utc_datetime)
     revoked_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+    credential_version: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    """The user's ``credential_version`` when the session was opened."""
 
     @expires_at.validator
     def _after_creation(self, _attribute: object, value: datetime) -> None:

@@ -24,6 +24,7 @@ class User:
 
     Deletion is soft: ``deleted_at`` is set and the email and username become free
     for others. A system user (``is_system``) cannot be deleted or demoted.
+    ``credential_version`` counts password changes (see below).
     """
 
     id: UUID
@@ -35,6 +36,12 @@ class User:
     is_system: bool = False
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     deleted_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+    credential_version: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    """Grows by one whenever the password changes (a change or a reset).
+
+    Sessions and recovery tokens record the version they were issued under; one from
+    an older version is refused, so nothing started under an old password survives it.
+    """
 
     @property
     def is_admin(self) -> bool:

@@ -254,6 +254,10 @@ class _Users(_Repository):
     async def get(self, user_id: UUID) -> User | None:
         return self._read().users.get(user_id)
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        # Units of work take turns, so every read is already as good as locked.
+        return self._read().users.get(user_id)
+
     async def get_by_email(self, email: str) -> User | None:
         return next(
             (u for u in self._read().users.values() if u.deleted_at is None and u.email == email),
@@ -323,9 +327,26 @@ class _Sessions(_Repository):
     async def get_by_token_hash(self, token_hash: str) -> LoginSession | None:
         return next((s for s in self._read().sessions.values() if s.token_hash == token_hash), None)
 
-    async def update(self, session: LoginSession) -> None:
-        if session.uid in self._read().sessions:
-            self._write().sessions[session.uid] = session
+    async def touch(self, uid: UUID, now: datetime) -> bool:
+        session = self._read().sessions.get(uid)
+        if session is None or session.revoked_at is not None or session.last_seen_at >= now:
+            return False
+        self._write().sessions[uid] = attrs.evolve(session, last_seen_at=now)
+        return True
+
+    async def revoke(self, uid: UUID, now: datetime) -> bool:
+        session = self._read().sessions.get(uid)
+        if session is None or session.revoked_at is not None:
+            return False
+        self._write().sessions[uid] = attrs.evolve(session, revoked_at=now)
+        return True
+
+    async def carry_over(self, uid: UUID, credential_version: int) -> bool:
+        session = self._read().sessions.get(uid)
+        if session is None or session.revoked_at is not None:
+            return False
+        self._write().sessions[uid] = attrs.evolve(session, credential_version=credential_version)
+        return True
 
     async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
         found = [
@@ -488,6 +509,10 @@ class _Participations(_Repository):
             seq = tables.next_seq()
         else:
             seq = old.seq
+        if old is not None:  # the reminder claim is not the saver's to change
+            participation = attrs.evolve(
+                participation, reminder_queued_at=old.participation.reminder_queued_at
+            )
         tables.participations[key] = _ParticipationRow(participation, seq)
 
     async def count(self, event_id: UUID, status: ParticipationStatus) -> int:
@@ -608,9 +633,16 @@ class _Notifications(_Repository):
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         return self._read().notifications.get(notification_id)
 
-    async def update(self, notification: InstantNotification) -> None:
-        if notification.id in self._read().notifications:
-            self._write().notifications[notification.id] = notification
+    async def ack(
+        self, notification_id: UUID, user_id: UUID, now: datetime
+    ) -> InstantNotification | None:
+        notification = self._read().notifications.get(notification_id)
+        if notification is None or notification.user_id != user_id:
+            return None
+        if notification.acked_at is None:
+            notification = attrs.evolve(notification, acked_at=now)
+            self._write().notifications[notification_id] = notification
+        return notification
 
     async def list(
         self,

@@ -22,6 +22,7 @@ from afisha_core.domain.passwords import check_password_strength
 from afisha_core.errors import (
     InvalidCode,
     InvalidCredentials,
+    NotAuthenticated,
     NotFound,
     RateLimited,
     RegistrationNotFound,
@@ -236,9 +237,9 @@ class AccountService:
         if username is not None:
             changes["username"] = username
         async with self.uow() as uow:
-            user = await self._live_user(uow, actor.id)
             if not changes:
-                return user
+                return await self._live_user(uow, actor.id)
+            user = await self._live_user(uow, actor.id, lock=True)
             user = attrs.evolve(user, **changes)
             await uow.users.update(user)
             await uow.commit()
@@ -258,12 +259,19 @@ class AccountService:
         )
         new_hash = await self.hasher.hash(new_password)
         async with self.uow() as uow:
-            user = await self._live_user(uow, actor.id)
+            user = await self._live_user(uow, actor.id, lock=True)
+            if user.credential_version != principal.session.credential_version:
+                raise NotAuthenticated  # the session predates a password change
             if not await self.hasher.verify(user.password_hash, current_password):
                 raise InvalidCredentials("The current password is wrong.")
             now = self.clock.now()
-            await uow.users.update(attrs.evolve(user, password_hash=new_hash))
+            version = user.credential_version + 1
+            await uow.users.update(
+                attrs.evolve(user, password_hash=new_hash, credential_version=version)
+            )
             await uow.sessions.revoke_all(user.id, now, except_uid=principal.session.uid)
+            if not await uow.sessions.carry_over(principal.session.uid, version):
+                raise NotAuthenticated  # the calling session was revoked meanwhile
             await uow.commit()
 
     async def delete_me(self, principal: Principal, password: str) -> None:
@@ -273,7 +281,7 @@ class AccountService:
         waitlist). Raises :class:`InvalidCredentials` or :class:`SystemUserProtected`.
         """
         async with self.uow() as uow:
-            user = await self._live_user(uow, principal.user.id)
+            user = await self._live_user(uow, principal.user.id, lock=True)
             if not await self.hasher.verify(user.password_hash, password):
                 raise InvalidCredentials("The password is wrong.")
             await self._soft_delete(uow, user)
@@ -311,7 +319,7 @@ class AccountService:
         """
         require_admin(actor)
         async with self.uow() as uow:
-            user = await self._live_user(uow, user_id)
+            user = await self._live_user(uow, user_id, lock=True)
             if user.role is role:
                 return user
             if user.is_system:
@@ -325,15 +333,16 @@ class AccountService:
         """Soft-delete a user (administrators only); a system user cannot be deleted."""
         require_admin(actor)
         async with self.uow() as uow:
-            user = await self._live_user(uow, user_id)
+            user = await self._live_user(uow, user_id, lock=True)
             await self._soft_delete(uow, user)
             await uow.commit()
 
     # --- helpers -----------------------------------------------------------------
 
     @staticmethod
-    async def _live_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-        user = await uow.users.get(user_id)
+    async def _live_user(uow: UnitOfWork, user_id: uuid.UUID, *, lock: bool = False) -> User:
+        """The live user, locked for the rest of ``uow`` when it is about to be rewritten."""
+        user = await (uow.users.get_for_update(user_id) if lock else uow.users.get(user_id))
         if user is None or user.is_deleted:
             raise NotFound
         return user

@@ -40,13 +40,9 @@ class NotificationService:
         Raises :class:`NotFound` for an unknown notification or another user's.
         """
         async with self.uow() as uow:
-            notification = await uow.notifications.get(notification_id)
-            if notification is None or notification.user_id != actor.id:
+            notification = await uow.notifications.ack(notification_id, actor.id, self.clock.now())
+            if notification is None:
                 raise NotFound
-            if notification.acked_at is not None:
-                return notification
-            notification = attrs.evolve(notification, acked_at=self.clock.now())
-            await uow.notifications.update(notification)
             await uow.commit()
             return notification
 

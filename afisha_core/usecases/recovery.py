@@ -71,6 +71,7 @@ class RecoveryService:
                     token_hash=hash_token(token),
                     created_at=now,
                     expires_at=now + self.settings.recovery_ttl,
+                    credential_version=user.credential_version,
                 )
             )
             message = messages.recovery_link(
@@ -82,8 +83,10 @@ class RecoveryService:
     async def complete(self, recovery_token: str, new_password: str) -> None:
         """Set a new password with a recovery token; the token is used up.
 
-        Every session of the user is revoked. Raises :class:`RecoveryTokenInvalid`
-        for an unknown, used, expired token or a deleted user, and
+        Every session of the user is revoked, and every other recovery link of the
+        user stops working (they were issued under the old password). Raises
+        :class:`RecoveryTokenInvalid` for an unknown, used or expired token, a deleted
+        user, or a token issued before the password last changed, and
         :class:`WeakPassword` for a weak password (the token stays usable).
         """
         check_password_strength(new_password)
@@ -95,11 +98,19 @@ class RecoveryService:
             recovery = await uow.recoveries.get_by_token_hash(hash_token(recovery_token))
             if recovery is None or not recovery.is_usable(now):
                 raise RecoveryTokenInvalid
-            user = await uow.users.get(recovery.user_id)
-            if user is None or user.is_deleted:
-                raise RecoveryTokenInvalid
+            user = await uow.users.get_for_update(recovery.user_id)
+            if (
+                user is None
+                or user.is_deleted
+                or user.credential_version != recovery.credential_version
+            ):
+                raise RecoveryTokenInvalid  # the password changed since the link was sent
             check_password_strength(new_password, username=user.username, email=user.email)
-            await uow.users.update(attrs.evolve(user, password_hash=new_hash))
+            await uow.users.update(
+                attrs.evolve(
+                    user, password_hash=new_hash, credential_version=user.credential_version + 1
+                )
+            )
             await uow.recoveries.update(attrs.evolve(recovery, used_at=now))
             await uow.sessions.revoke_all(user.id, now)
             await uow.commit()

@@ -68,7 +68,12 @@ async def open_session(
     user_agent: str,
     client_address: str | None,
 ) -> LoginResult:
-    """Create a session for ``user`` in the caller's unit of work."""
+    """Create a session for ``user`` in the caller's unit of work.
+
+    The session records ``user.credential_version``: the caller must have read
+    ``user`` in this unit of work (locked, or just created) so that a password change
+    committed meanwhile cannot be missed.
+    """
     token = tokens.token()
     session = LoginSession(
         uid=uuid.uuid4(),
@@ -79,6 +84,7 @@ async def open_session(
         created_at=now,
         last_seen_at=now,
         expires_at=now + settings.session_ttl,
+        credential_version=user.credential_version,
     )
     await uow.sessions.add(session)
     return LoginResult(user=user, session=session, token=token)
@@ -134,10 +140,17 @@ class SessionService:
         )
         now = self.clock.now()
         async with self.uow() as uow:
-            current = await uow.users.get(user.id)
-            if current is None or current.is_deleted:
+            # Locked, and the password must still be the one just verified: a reset or
+            # change committed since then wins and this login fails like a wrong password.
+            current = await uow.users.get_for_update(user.id)
+            if (
+                current is None
+                or current.is_deleted
+                or current.credential_version != user.credential_version
+                or current.password_hash != user.password_hash
+            ):
                 raise InvalidCredentials
-            if new_hash is not None and current.password_hash == user.password_hash:
+            if new_hash is not None:
                 current = attrs.evolve(current, password_hash=new_hash)
                 await uow.users.update(current)
             result = await open_session(
@@ -160,8 +173,10 @@ class SessionService:
         """The caller behind a bearer token.
 
         Raises :class:`NotAuthenticated` for a missing, unknown, revoked or expired
-        token, or one whose user was deleted. Records ``last_seen_at`` (at most once
-        per ``session_touch_interval``).
+        token, one whose user was deleted, or one opened before the password last
+        changed. Records ``last_seen_at`` (at most once per
+        ``session_touch_interval``), writing only that column and only while the
+        session is live, so a revocation committed meanwhile is never undone.
         """
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise NotAuthenticated
@@ -171,12 +186,17 @@ class SessionService:
             if session is None or not session.is_active(now):
                 raise NotAuthenticated
             user = await uow.users.get(session.user_id)
-            if user is None or user.is_deleted:
+            if (
+                user is None
+                or user.is_deleted
+                or user.credential_version != session.credential_version
+            ):
                 raise NotAuthenticated
             if now - session.last_seen_at >= self.settings.session_touch_interval:
-                session = attrs.evolve(session, last_seen_at=now)
-                await uow.sessions.update(session)
+                if not await uow.sessions.touch(session.uid, now):
+                    raise NotAuthenticated  # revoked since it was read
                 await uow.commit()
+                session = attrs.evolve(session, last_seen_at=now)
             return Principal(user=user, session=session)
 
     async def list_sessions(self, actor: User) -> list[LoginSession]:
@@ -194,7 +214,8 @@ class SessionService:
             session = await uow.sessions.get(uid)
             if session is None or session.user_id != actor.id or not session.is_active(now):
                 raise NotFound
-            await uow.sessions.update(attrs.evolve(session, revoked_at=now))
+            if not await uow.sessions.revoke(uid, now):
+                raise NotFound  # revoked by someone else meanwhile
             await uow.commit()
 
     async def logout(self, principal: Principal) -> None:

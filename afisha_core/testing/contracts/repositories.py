@@ -287,6 +287,7 @@ class UnitOfWorkContract:
             role=Role.ADMINISTRATOR,
             is_system=True,
             created_at=MICRO_1,
+            credential_version=7,
         )
         deleted = make_user(created_at=MICRO_1, deleted_at=MICRO_2)
         await seed(uow_factory, users=[plain, full, deleted])
@@ -309,8 +310,10 @@ class UnitOfWorkContract:
             password_hash="$new$hash",
             role=Role.ADMINISTRATOR,
             is_system=True,
+            credential_version=user.credential_version + 1,
         )
         async with uow_factory() as uow:
+            assert await uow.users.get_for_update(user.id) == user
             await uow.users.update(changed)
             await uow.commit()
         async with uow_factory() as uow:
@@ -326,6 +329,7 @@ class UnitOfWorkContract:
         absent = make_user()
         async with uow_factory() as uow:
             assert await uow.users.get(absent.id) is None
+            assert await uow.users.get_for_update(absent.id) is None
             assert await uow.users.get_by_email(absent.email) is None
             assert await uow.users.get_by_username(absent.username) is None
 
@@ -541,6 +545,7 @@ class UnitOfWorkContract:
             last_seen_at=MICRO_2,
             expires_at=MICRO_3,
             revoked_at=MICRO_2,
+            credential_version=4,
         )
         await seed(uow_factory, users=[user], sessions=[plain, full])
         async with uow_factory() as uow:
@@ -549,17 +554,54 @@ class UnitOfWorkContract:
             assert await uow.sessions.get_by_token_hash(full.token_hash) == full
             assert await uow.sessions.get_by_token_hash(plain.token_hash) == plain
 
-    async def test_session_update_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
-        """A session update replaces every field."""
+    async def test_touch_sets_last_seen_only_on_a_live_session(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """A touch writes last_seen_at of a live session seen earlier, and nothing else."""
+        user = make_user()
+        live = make_session(user.id, last_seen_at=T0, credential_version=3)
+        revoked = make_session(user.id, last_seen_at=T0, revoked_at=T0 + US)
+        await seed(uow_factory, users=[user], sessions=[live, revoked])
+        async with uow_factory() as uow:
+            assert await uow.sessions.touch(live.uid, MICRO_1) is True
+            assert await uow.sessions.touch(revoked.uid, MICRO_1) is False
+            assert await uow.sessions.touch(make_session(user.id).uid, MICRO_1) is False
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.sessions.touch(live.uid, MICRO_1) is False  # not later
+            assert await uow.sessions.get(live.uid) == attrs.evolve(live, last_seen_at=MICRO_1)
+            assert await uow.sessions.get(revoked.uid) == revoked
+
+    async def test_revoke_keeps_the_first_revocation(self, uow_factory: UnitOfWorkFactory) -> None:
+        """A revocation sets revoked_at once; a second revoke changes nothing and says so."""
         user = make_user()
         session = make_session(user.id)
         await seed(uow_factory, users=[user], sessions=[session])
-        changed = attrs.evolve(session, last_seen_at=MICRO_1, revoked_at=MICRO_2)
         async with uow_factory() as uow:
-            await uow.sessions.update(changed)
+            assert await uow.sessions.revoke(session.uid, MICRO_1) is True
             await uow.commit()
         async with uow_factory() as uow:
-            assert await uow.sessions.get(session.uid) == changed
+            assert await uow.sessions.revoke(session.uid, MICRO_2) is False
+            assert await uow.sessions.revoke(make_session(user.id).uid, MICRO_2) is False
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.sessions.get(session.uid) == attrs.evolve(session, revoked_at=MICRO_1)
+
+    async def test_carry_over_moves_only_a_live_session(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """Carrying over sets the credential version of a live session, never of a revoked one."""
+        user = make_user()
+        live = make_session(user.id)
+        revoked = make_session(user.id, revoked_at=MICRO_1)
+        await seed(uow_factory, users=[user], sessions=[live, revoked])
+        async with uow_factory() as uow:
+            assert await uow.sessions.carry_over(live.uid, 2) is True
+            assert await uow.sessions.carry_over(revoked.uid, 2) is False
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.sessions.get(live.uid) == attrs.evolve(live, credential_version=2)
+            assert await uow.sessions.get(revoked.uid) == revoked
 
     async def test_missing_sessions_are_none(self, uow_factory: UnitOfWorkFactory) -> None:
         """Lookups of unknown sessions give ``None``."""
@@ -681,7 +723,9 @@ class UnitOfWorkContract:
         """Recovery tokens come back field for field by token hash."""
         user = make_user()
         plain = make_recovery(user.id)
-        used = make_recovery(user.id, created_at=MICRO_1, expires_at=MICRO_2, used_at=MICRO_3)
+        used = make_recovery(
+            user.id, created_at=MICRO_1, expires_at=MICRO_2, used_at=MICRO_3, credential_version=5
+        )
         await seed(uow_factory, users=[user], recoveries=[plain, used])
         async with uow_factory() as uow:
             assert await uow.recoveries.get_by_token_hash(plain.token_hash) == plain
@@ -1066,6 +1110,15 @@ class UnitOfWorkContract:
                 await uow.participations.save(replaced)
                 await uow.commit()
             assert await get_participation(uow_factory, event.id, user.id) == replaced
+        # A save never writes over the reminder claim of an existing row (set by claims,
+        # which do not lock the event, and cleared only by clear_reminders).
+        left = attrs.evolve(queued, status=REJECTED, reminder_queued_at=None)
+        async with uow_factory() as uow:
+            await uow.participations.save(left)
+            await uow.commit()
+        assert await get_participation(uow_factory, event.id, other.id) == attrs.evolve(
+            left, reminder_queued_at=MICRO_2
+        )
 
     async def test_missing_participation_is_none(self, uow_factory: UnitOfWorkFactory) -> None:
         """Lookups of unknown participations give ``None``."""
@@ -1540,14 +1593,22 @@ class UnitOfWorkContract:
             assert await uow.notifications.get(full.id) == full
             assert await uow.notifications.get(make_notification(user.id).id) is None
 
-    async def test_notification_update_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
-        """A notification update replaces every field."""
-        user = make_user()
+    async def test_ack_keeps_the_first_ack_and_only_the_owners(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """An ack sets acked_at once, returns the stored row, and ignores other users."""
+        user, stranger = make_user(), make_user()
         notification = make_notification(user.id)
-        await seed(uow_factory, users=[user], notifications=[notification])
+        await seed(uow_factory, users=[user, stranger], notifications=[notification])
         acked = attrs.evolve(notification, acked_at=MICRO_1)
         async with uow_factory() as uow:
-            await uow.notifications.update(acked)
+            assert await uow.notifications.ack(notification.id, stranger.id, MICRO_1) is None
+            assert await uow.notifications.ack(notification.id, user.id, MICRO_1) == acked
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.notifications.ack(notification.id, user.id, MICRO_2) == acked
+            missing = make_notification(user.id).id
+            assert await uow.notifications.ack(missing, user.id, MICRO_2) is None
             await uow.commit()
         async with uow_factory() as uow:
             assert await uow.notifications.get(notification.id) == acked
