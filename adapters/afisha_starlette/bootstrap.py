@@ -37,6 +37,7 @@ def settings_of(config: ServerConfig) -> Settings:
         public_url=config.public_url,
         reminder_lead=config.reminder_lead,
         session_ttl=config.session_ttl,
+        session_touch_interval=config.session_touch_interval,
     )
 
 

@@ -28,6 +28,7 @@ configuration (environment variables, all optional):
   AFISHA_SESSION_TTL         30d     AFISHA_CORS_ORIGINS        comma-separated origins
   AFISHA_DATA_DIR            ./afisha-data (the .eml outbox lives under it)
   AFISHA_DB_POOL_SIZE        10 (PostgreSQL connections per process)
+  AFISHA_SESSION_TOUCH_INTERVAL  1m (how often a session's last_seen_at is written)
 """
 
 
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the HTTP API (and the scheduler, unless --no-scheduler)",
-        description="Run the HTTP API of API.md with uvicorn. Migrates the database first. "
+        description="Run the HTTP API with uvicorn. Migrates the database first. "
         "Runs the reminder and mail-delivery scheduler in-process unless --no-scheduler.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")

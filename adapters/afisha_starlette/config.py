@@ -67,6 +67,7 @@ class ServerConfig:
     reminder_lead: timedelta = timedelta(hours=24)
     scheduler_interval: timedelta = timedelta(seconds=30)
     session_ttl: timedelta = timedelta(days=30)
+    session_touch_interval: timedelta = timedelta(minutes=1)
     data_dir: str = "./afisha-data"
     cors_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
@@ -84,10 +85,12 @@ class ServerConfig:
             value = env.get(name)
             return value.strip() if value and value.strip() else None
 
-        def duration(name: str, default: timedelta) -> timedelta:
+        def duration(name: str, default: timedelta, *, zero: bool = False) -> timedelta:
             raw = get(name)
             if raw is None:
                 return default
+            if zero and re.fullmatch(r"0+[smhd]?", raw.strip().lower()):
+                return timedelta(0)
             try:
                 return parse_duration(raw)
             except ValueError as exc:
@@ -133,6 +136,9 @@ class ServerConfig:
             reminder_lead=duration("AFISHA_REMINDER_LEAD", defaults.reminder_lead),
             scheduler_interval=duration("AFISHA_SCHEDULER_INTERVAL", defaults.scheduler_interval),
             session_ttl=duration("AFISHA_SESSION_TTL", defaults.session_ttl),
+            session_touch_interval=duration(
+                "AFISHA_SESSION_TOUCH_INTERVAL", defaults.session_touch_interval, zero=True
+            ),
             data_dir=get("AFISHA_DATA_DIR") or defaults.data_dir,
             cors_origins=tuple(o.strip() for o in (cors or "").split(",") if o.strip()),
             db_pool_size=int(pool_size) if pool_size else defaults.db_pool_size,

@@ -138,6 +138,8 @@ def _postgres_schema() -> dict[str, set[str]]:
                 and not line.strip().startswith(("--", "CHECK", "PRIMARY", "UNIQUE"))
             }
             schema[match.group(1)] = columns
+        for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", migration.sql):
+            schema[table].add(column)
     return schema
 
 

@@ -186,6 +186,42 @@ async def test_the_token_is_single_use(world: World) -> None:
         await login(world, "ann", "yet another passphrase")
 
 
+async def test_a_reset_ends_every_other_recovery_link_of_the_user(world: World) -> None:
+    await ann(world)
+    first, second = await request_token(world), await request_token(world)
+
+    await world.afisha.recovery.complete(first, NEW_PASSWORD)
+
+    with pytest.raises(RecoveryTokenInvalid):
+        await world.afisha.recovery.complete(second, "an attacker's passphrase")
+    assert (await login(world, "ann", NEW_PASSWORD)).user.username == "ann"
+
+
+async def test_a_password_change_ends_every_open_recovery_link(world: World) -> None:
+    me = await ann(world)
+    token = await request_token(world)
+
+    await world.afisha.accounts.change_password(
+        await principal_of(world, me), PASSWORD, NEW_PASSWORD
+    )
+
+    with pytest.raises(RecoveryTokenInvalid):
+        await world.afisha.recovery.complete(token, "an attacker's passphrase")
+    assert (await login(world, "ann", NEW_PASSWORD)).user.username == "ann"
+
+
+async def test_a_link_asked_for_after_the_change_still_works(world: World) -> None:
+    me = await ann(world)
+    await world.afisha.accounts.change_password(
+        await principal_of(world, me), PASSWORD, NEW_PASSWORD
+    )
+    token = await request_token(world)
+
+    await world.afisha.recovery.complete(token, "the third passphrase")
+
+    assert (await login(world, "ann", "the third passphrase")).user.username == "ann"
+
+
 async def test_concurrent_uses_of_one_token_set_one_password(world: World) -> None:
     await ann(world)
     token = await request_token(world)
