@@ -18,14 +18,14 @@ from afisha_core.migrations import Migration
 from afisha_postgres.errors import translate_errors
 from afisha_postgres.migrate import apply_migrations
 from afisha_postgres.repositories import (
-    PostgresEventRepository,
-    PostgresNotificationRepository,
-    PostgresOutboxRepository,
-    PostgresParticipationRepository,
-    PostgresRecoveryRepository,
-    PostgresRegistrationRepository,
-    PostgresSessionRepository,
-    PostgresUserRepository,
+    Events,
+    Notifications,
+    Outbox,
+    Participations,
+    Recoveries,
+    Registrations,
+    Sessions,
+    Users,
 )
 
 __all__ = ["PostgresDatabase", "PostgresUnitOfWork"]
@@ -142,14 +142,14 @@ class PostgresDatabase:
 class PostgresUnitOfWork:
     """One transaction: a pooled connection held from ``__aenter__`` to ``__aexit__``."""
 
-    users: PostgresUserRepository
-    sessions: PostgresSessionRepository
-    registrations: PostgresRegistrationRepository
-    recoveries: PostgresRecoveryRepository
-    events: PostgresEventRepository
-    participations: PostgresParticipationRepository
-    notifications: PostgresNotificationRepository
-    outbox: PostgresOutboxRepository
+    users: Users
+    sessions: Sessions
+    registrations: Registrations
+    recoveries: Recoveries
+    events: Events
+    participations: Participations
+    notifications: Notifications
+    outbox: Outbox
 
     def __init__(
         self,
@@ -168,14 +168,14 @@ class PostgresUnitOfWork:
             conn = await self._pool.getconn()
         self._conn = conn
         # psycopg opens the transaction on the first statement (autocommit is off).
-        self.users = PostgresUserRepository(conn)
-        self.sessions = PostgresSessionRepository(conn)
-        self.registrations = PostgresRegistrationRepository(conn)
-        self.recoveries = PostgresRecoveryRepository(conn)
-        self.events = PostgresEventRepository(conn)
-        self.participations = PostgresParticipationRepository(conn)
-        self.notifications = PostgresNotificationRepository(conn)
-        self.outbox = PostgresOutboxRepository(conn)
+        self.users = Users(conn)
+        self.sessions = Sessions(conn)
+        self.registrations = Registrations(conn)
+        self.recoveries = Recoveries(conn)
+        self.events = Events(conn)
+        self.participations = Participations(conn)
+        self.notifications = Notifications(conn)
+        self.outbox = Outbox(conn)
         return self
 
     async def __aexit__(

@@ -24,10 +24,38 @@ from afisha_core.domain import (
     User,
 )
 from afisha_core.ports import DueReminder, EventQuery, UserQuery
-from afisha_postgres import rows
+from afisha_core.tables import (
+    EVENTS,
+    NOTIFICATIONS,
+    OUTBOX,
+    PARTICIPATIONS,
+    RECOVERIES,
+    REGISTRATIONS,
+    SESSIONS,
+    USERS,
+)
+from afisha_postgres import values as v
 from afisha_postgres.errors import translate_errors
 
 Connection = psycopg.AsyncConnection[DictRow]
+
+# Whole-row statements, generated from the shared table mapping.
+USERS_INSERT = USERS.insert_sql(v.named)
+USERS_UPDATE = USERS.update_sql(v.named)
+SESSIONS_INSERT = SESSIONS.insert_sql(v.named)
+REGISTRATIONS_INSERT = REGISTRATIONS.insert_sql(v.named)
+REGISTRATIONS_UPDATE = REGISTRATIONS.update_sql(v.named)
+RECOVERIES_INSERT = RECOVERIES.insert_sql(v.named)
+RECOVERIES_UPDATE = RECOVERIES.update_sql(v.named)
+EVENTS_INSERT = EVENTS.insert_sql(v.named)
+EVENTS_UPDATE = EVENTS.update_sql(v.named)
+NOTIFICATIONS_INSERT = NOTIFICATIONS.insert_sql(v.named)
+OUTBOX_INSERT = OUTBOX.insert_sql(v.named)
+OUTBOX_UPDATE = OUTBOX.update_sql(v.named)
+# Columns of joined tables, kept apart by prefix (read back with ``load(row, ..., "u_")``).
+_P_COLUMNS = ", ".join(f"p.{name}" for name in PARTICIPATIONS.names)
+_E_ALIASED = EVENTS.aliased("e")
+_U_ALIASED = USERS.aliased("u")
 
 
 def like_pattern(text: str) -> str:
@@ -56,69 +84,51 @@ class _Repository:
             return cursor.rowcount
 
 
-class PostgresUserRepository(_Repository):
+class Users(_Repository):
     """Users in the ``users`` table."""
 
     async def get(self, user_id: UUID) -> User | None:
         """See :meth:`afisha_core.ports.UserRepository.get`."""
-        row = await self._one(f"SELECT {rows.USER_COLUMNS} FROM users WHERE id = %s", (user_id,))
-        return rows.user(row) if row else None
+        row = await self._one(f"SELECT {USERS.column_list} FROM users WHERE id = %s", (user_id,))
+        return USERS.load(row, v.CODEC) if row else None
 
     async def get_for_update(self, user_id: UUID) -> User | None:
         """See :meth:`afisha_core.ports.UserRepository.get_for_update` (``FOR UPDATE``)."""
         row = await self._one(
-            f"SELECT {rows.USER_COLUMNS} FROM users WHERE id = %s FOR UPDATE", (user_id,)
+            f"SELECT {USERS.column_list} FROM users WHERE id = %s FOR UPDATE", (user_id,)
         )
-        return rows.user(row) if row else None
+        return USERS.load(row, v.CODEC) if row else None
 
     async def get_by_email(self, email: str) -> User | None:
         """See :meth:`afisha_core.ports.UserRepository.get_by_email`."""
         row = await self._one(
-            f"SELECT {rows.USER_COLUMNS} FROM users WHERE email = %s AND deleted_at IS NULL",
+            f"SELECT {USERS.column_list} FROM users WHERE email = %s AND deleted_at IS NULL",
             (email,),
         )
-        return rows.user(row) if row else None
+        return USERS.load(row, v.CODEC) if row else None
 
     async def get_by_username(self, username: str) -> User | None:
         """See :meth:`afisha_core.ports.UserRepository.get_by_username`."""
         row = await self._one(
-            f"SELECT {rows.USER_COLUMNS} FROM users WHERE username = %s AND deleted_at IS NULL",
+            f"SELECT {USERS.column_list} FROM users WHERE username = %s AND deleted_at IS NULL",
             (username,),
         )
-        return rows.user(row) if row else None
+        return USERS.load(row, v.CODEC) if row else None
 
     async def add(self, user: User) -> None:
         """See :meth:`afisha_core.ports.UserRepository.add`."""
-        await self._run(
-            """
-            INSERT INTO users (id, email, username, full_name, password_hash, role,
-                               is_system, created_at, deleted_at, credential_version)
-            VALUES (%(id)s, %(email)s, %(username)s, %(full_name)s, %(password_hash)s,
-                    %(role)s, %(is_system)s, %(created_at)s, %(deleted_at)s,
-                    %(credential_version)s)
-            """,
-            rows.user_params(user),
-        )
+        await self._run(USERS_INSERT, v.params(USERS, user))
 
     async def update(self, user: User) -> None:
         """See :meth:`afisha_core.ports.UserRepository.update`."""
-        await self._run(
-            """
-            UPDATE users SET email = %(email)s, username = %(username)s,
-                full_name = %(full_name)s, password_hash = %(password_hash)s, role = %(role)s,
-                is_system = %(is_system)s, created_at = %(created_at)s,
-                deleted_at = %(deleted_at)s, credential_version = %(credential_version)s
-            WHERE id = %(id)s
-            """,
-            rows.user_params(user),
-        )
+        await self._run(USERS_UPDATE, v.params(USERS, user))
 
     async def list(self, query: UserQuery) -> Sequence[User]:
         """See :meth:`afisha_core.ports.UserRepository.list`."""
         after_at, after_id = query.after if query.after else (None, None)
         found = await self._all(
             f"""
-            SELECT {rows.USER_COLUMNS} FROM users
+            SELECT {USERS.column_list} FROM users
             WHERE deleted_at IS NULL
               AND (%(role)s::text IS NULL OR role = %(role)s)
               AND (%(pattern)s::text IS NULL OR email ILIKE %(pattern)s
@@ -136,54 +146,30 @@ class PostgresUserRepository(_Repository):
                 "limit": query.limit,
             },
         )
-        return [rows.user(r) for r in found]
+        return [USERS.load(r, v.CODEC) for r in found]
 
 
-class PostgresSessionRepository(_Repository):
+class Sessions(_Repository):
     """Sessions in the ``login_sessions`` table."""
-
-    _COLUMNS: LiteralString = (
-        "uid, user_id, token_hash, user_agent, client_address, created_at, last_seen_at, "
-        "expires_at, revoked_at, credential_version"
-    )
 
     async def add(self, session: LoginSession) -> None:
         """See :meth:`afisha_core.ports.SessionRepository.add`."""
-        await self._run(
-            """
-            INSERT INTO login_sessions (uid, user_id, token_hash, user_agent, client_address,
-                                        created_at, last_seen_at, expires_at, revoked_at,
-                                        credential_version)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            """,
-            (
-                session.uid,
-                session.user_id,
-                session.token_hash,
-                session.user_agent,
-                session.client_address,
-                session.created_at,
-                session.last_seen_at,
-                session.expires_at,
-                session.revoked_at,
-                session.credential_version,
-            ),
-        )
+        await self._run(SESSIONS_INSERT, v.params(SESSIONS, session))
 
     async def get(self, uid: UUID) -> LoginSession | None:
         """See :meth:`afisha_core.ports.SessionRepository.get`."""
         row = await self._one(
-            "SELECT " + self._COLUMNS + " FROM login_sessions WHERE uid = %s", (uid,)
+            f"SELECT {SESSIONS.column_list} FROM login_sessions WHERE uid = %s", (uid,)
         )
-        return rows.session(row) if row else None
+        return SESSIONS.load(row, v.CODEC) if row else None
 
     async def get_by_token_hash(self, token_hash: str) -> LoginSession | None:
         """See :meth:`afisha_core.ports.SessionRepository.get_by_token_hash`."""
         row = await self._one(
-            "SELECT " + self._COLUMNS + " FROM login_sessions WHERE token_hash = %s",
+            f"SELECT {SESSIONS.column_list} FROM login_sessions WHERE token_hash = %s",
             (token_hash,),
         )
-        return rows.session(row) if row else None
+        return SESSIONS.load(row, v.CODEC) if row else None
 
     async def touch(self, uid: UUID, now: datetime) -> bool:
         """See :meth:`afisha_core.ports.SessionRepository.touch`."""
@@ -214,14 +200,12 @@ class PostgresSessionRepository(_Repository):
     async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
         """See :meth:`afisha_core.ports.SessionRepository.list_active`."""
         found = await self._all(
-            "SELECT "
-            + self._COLUMNS
-            + """ FROM login_sessions
+            f"""SELECT {SESSIONS.column_list} FROM login_sessions
             WHERE user_id = %s AND revoked_at IS NULL AND expires_at > %s
             ORDER BY created_at DESC, uid DESC""",
             (user_id, now),
         )
-        return [rows.session(r) for r in found]
+        return [SESSIONS.load(r, v.CODEC) for r in found]
 
     async def revoke_all(
         self, user_id: UUID, now: datetime, *, except_uid: UUID | None = None
@@ -237,113 +221,42 @@ class PostgresSessionRepository(_Repository):
         )
 
 
-class PostgresRegistrationRepository(_Repository):
+class Registrations(_Repository):
     """Registrations in the ``registrations`` table."""
 
     async def add(self, registration: IssuedRegistration) -> None:
         """See :meth:`afisha_core.ports.RegistrationRepository.add`."""
-        r = registration
-        await self._run(
-            """
-            INSERT INTO registrations (id, token_hash, code_hash, email, username, full_name,
-                password_hash, attempts, created_at, expires_at, confirmed_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            """,
-            (
-                r.id,
-                r.token_hash,
-                r.code_hash,
-                r.email,
-                r.username,
-                r.full_name,
-                r.password_hash,
-                r.attempts,
-                r.created_at,
-                r.expires_at,
-                r.confirmed_at,
-            ),
-        )
+        await self._run(REGISTRATIONS_INSERT, v.params(REGISTRATIONS, registration))
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedRegistration | None:
         """See :meth:`afisha_core.ports.RegistrationRepository.get_by_token_hash` (locks)."""
         row = await self._one(
             "SELECT * FROM registrations WHERE token_hash = %s FOR UPDATE", (token_hash,)
         )
-        return rows.registration(row) if row else None
+        return REGISTRATIONS.load(row, v.CODEC) if row else None
 
     async def update(self, registration: IssuedRegistration) -> None:
         """See :meth:`afisha_core.ports.RegistrationRepository.update`."""
-        await self._run(
-            """
-            UPDATE registrations SET token_hash = %s, code_hash = %s, email = %s,
-                username = %s, full_name = %s, password_hash = %s, attempts = %s,
-                created_at = %s, expires_at = %s, confirmed_at = %s
-            WHERE id = %s
-            """,
-            (
-                registration.token_hash,
-                registration.code_hash,
-                registration.email,
-                registration.username,
-                registration.full_name,
-                registration.password_hash,
-                registration.attempts,
-                registration.created_at,
-                registration.expires_at,
-                registration.confirmed_at,
-                registration.id,
-            ),
-        )
+        await self._run(REGISTRATIONS_UPDATE, v.params(REGISTRATIONS, registration))
 
 
-class PostgresRecoveryRepository(_Repository):
+class Recoveries(_Repository):
     """Recovery tokens in the ``login_recoveries`` table."""
 
     async def add(self, recovery: IssuedLoginRecovery) -> None:
         """See :meth:`afisha_core.ports.RecoveryRepository.add`."""
-        r = recovery
-        await self._run(
-            """
-            INSERT INTO login_recoveries (id, user_id, token_hash, created_at, expires_at,
-                                          used_at, credential_version)
-            VALUES (%s, %s, %s, %s, %s, %s, %s)
-            """,
-            (
-                r.id,
-                r.user_id,
-                r.token_hash,
-                r.created_at,
-                r.expires_at,
-                r.used_at,
-                r.credential_version,
-            ),
-        )
+        await self._run(RECOVERIES_INSERT, v.params(RECOVERIES, recovery))
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedLoginRecovery | None:
         """See :meth:`afisha_core.ports.RecoveryRepository.get_by_token_hash` (locks)."""
         row = await self._one(
             "SELECT * FROM login_recoveries WHERE token_hash = %s FOR UPDATE", (token_hash,)
         )
-        return rows.recovery(row) if row else None
+        return RECOVERIES.load(row, v.CODEC) if row else None
 
     async def update(self, recovery: IssuedLoginRecovery) -> None:
         """See :meth:`afisha_core.ports.RecoveryRepository.update`."""
-        await self._run(
-            """
-            UPDATE login_recoveries SET user_id = %s, token_hash = %s, created_at = %s,
-                expires_at = %s, used_at = %s, credential_version = %s
-            WHERE id = %s
-            """,
-            (
-                recovery.user_id,
-                recovery.token_hash,
-                recovery.created_at,
-                recovery.expires_at,
-                recovery.used_at,
-                recovery.credential_version,
-                recovery.id,
-            ),
-        )
+        await self._run(RECOVERIES_UPDATE, v.params(RECOVERIES, recovery))
 
 
 _VIEW_SELECT: LiteralString = (
@@ -358,57 +271,35 @@ _VIEW_SELECT: LiteralString = (
 )
 
 
-class PostgresEventRepository(_Repository):
+class Events(_Repository):
     """Events in the ``events`` table; views count participations in the same query."""
 
     async def add(self, event: Event) -> None:
         """See :meth:`afisha_core.ports.EventRepository.add`."""
-        await self._run(
-            f"""
-            INSERT INTO events ({rows.EVENT_COLUMNS})
-            VALUES (%(id)s, %(name)s, %(short_description)s, %(description)s, %(starts_at)s,
-                    %(ends_at)s, %(timezone)s, %(location)s, %(payment_info)s,
-                    %(max_participants_count)s, %(image_key)s, %(created_by)s, %(created_at)s,
-                    %(updated_at)s, %(rejected_at)s, %(rejection_reason)s)
-            """,
-            rows.event_params(event),
-        )
+        await self._run(EVENTS_INSERT, v.params(EVENTS, event))
 
     async def update(self, event: Event) -> None:
         """See :meth:`afisha_core.ports.EventRepository.update`."""
-        await self._run(
-            """
-            UPDATE events SET name = %(name)s, short_description = %(short_description)s,
-                description = %(description)s, starts_at = %(starts_at)s,
-                ends_at = %(ends_at)s, timezone = %(timezone)s, location = %(location)s,
-                payment_info = %(payment_info)s,
-                max_participants_count = %(max_participants_count)s,
-                image_key = %(image_key)s, created_by = %(created_by)s,
-                created_at = %(created_at)s, updated_at = %(updated_at)s,
-                rejected_at = %(rejected_at)s, rejection_reason = %(rejection_reason)s
-            WHERE id = %(id)s
-            """,
-            rows.event_params(event),
-        )
+        await self._run(EVENTS_UPDATE, v.params(EVENTS, event))
 
     async def get(self, event_id: UUID) -> Event | None:
         """See :meth:`afisha_core.ports.EventRepository.get`."""
-        row = await self._one(f"SELECT {rows.EVENT_COLUMNS} FROM events WHERE id = %s", (event_id,))
-        return rows.event(row) if row else None
+        row = await self._one(f"SELECT {EVENTS.column_list} FROM events WHERE id = %s", (event_id,))
+        return EVENTS.load(row, v.CODEC) if row else None
 
     async def get_for_update(self, event_id: UUID) -> Event | None:
         """See :meth:`afisha_core.ports.EventRepository.get_for_update` (a row lock)."""
         row = await self._one(
-            f"SELECT {rows.EVENT_COLUMNS} FROM events WHERE id = %s FOR UPDATE", (event_id,)
+            f"SELECT {EVENTS.column_list} FROM events WHERE id = %s FOR UPDATE", (event_id,)
         )
-        return rows.event(row) if row else None
+        return EVENTS.load(row, v.CODEC) if row else None
 
     async def get_view(self, event_id: UUID, viewer_id: UUID | None) -> EventView | None:
         """See :meth:`afisha_core.ports.EventRepository.get_view`."""
         row = await self._one(
             _VIEW_SELECT + " WHERE e.id = %(id)s", {"viewer": viewer_id, "id": event_id}
         )
-        return rows.event_view(row) if row else None
+        return v.event_view(row) if row else None
 
     async def list_views(
         self, query: EventQuery, now: datetime, viewer_id: UUID | None
@@ -458,20 +349,20 @@ class PostgresEventRepository(_Repository):
         found = await self._all(
             _VIEW_SELECT + clause + " ORDER BY e.starts_at, e.id LIMIT %(limit)s", params
         )
-        return [rows.event_view(r) for r in found]
+        return [v.event_view(r) for r in found]
 
 
-class PostgresParticipationRepository(_Repository):
+class Participations(_Repository):
     """Participations in the ``participations`` table."""
 
     async def get(self, event_id: UUID, user_id: UUID) -> Participation | None:
         """See :meth:`afisha_core.ports.ParticipationRepository.get`."""
         row = await self._one(
-            f"SELECT {rows.PARTICIPATION_COLUMNS} FROM participations"
+            f"SELECT {PARTICIPATIONS.column_list} FROM participations"
             " WHERE event_id = %s AND user_id = %s",
             (event_id, user_id),
         )
-        return rows.participation(row) if row else None
+        return PARTICIPATIONS.load(row, v.CODEC) if row else None
 
     async def save(self, participation: Participation) -> None:
         """See :meth:`afisha_core.ports.ParticipationRepository.save`.
@@ -479,7 +370,6 @@ class PostgresParticipationRepository(_Repository):
         A status change takes a new ``write_seq``, which orders waitlist ties. An
         existing row keeps its ``reminder_queued_at`` (claims do not lock the event).
         """
-        p = participation
         await self._run(
             """
             INSERT INTO participations (event_id, user_id, status, created_at,
@@ -494,14 +384,7 @@ class PostgresParticipationRepository(_Repository):
                                  THEN participations.write_seq
                                  ELSE nextval('participations_write_seq') END
             """,
-            {
-                "event_id": p.event_id,
-                "user_id": p.user_id,
-                "status": p.status.value,
-                "created_at": p.created_at,
-                "status_changed_at": p.status_changed_at,
-                "reminder_queued_at": p.reminder_queued_at,
-            },
+            v.params(PARTICIPATIONS, participation),
         )
 
     async def count(self, event_id: UUID, status: ParticipationStatus) -> int:
@@ -515,12 +398,12 @@ class PostgresParticipationRepository(_Repository):
     async def next_waitlisted(self, event_id: UUID) -> Participation | None:
         """See :meth:`afisha_core.ports.ParticipationRepository.next_waitlisted`."""
         row = await self._one(
-            f"SELECT {rows.PARTICIPATION_COLUMNS} FROM participations"
+            f"SELECT {PARTICIPATIONS.column_list} FROM participations"
             " WHERE event_id = %s AND status = 'WAITLISTED'"
             " ORDER BY status_changed_at, write_seq LIMIT 1",
             (event_id,),
         )
-        return rows.participation(row) if row else None
+        return PARTICIPATIONS.load(row, v.CODEC) if row else None
 
     async def list_participants(
         self,
@@ -533,14 +416,8 @@ class PostgresParticipationRepository(_Repository):
         """See :meth:`afisha_core.ports.ParticipationRepository.list_participants`."""
         after_at, after_id = after if after else (None, None)
         found = await self._all(
-            """
-            SELECT p.event_id, p.user_id, p.status, p.created_at, p.status_changed_at,
-                   p.reminder_queued_at,
-                   u.id AS u_id, u.email AS u_email, u.username AS u_username,
-                   u.full_name AS u_full_name, u.password_hash AS u_password_hash,
-                   u.role AS u_role, u.is_system AS u_is_system,
-                   u.created_at AS u_created_at, u.deleted_at AS u_deleted_at,
-                   u.credential_version AS u_credential_version
+            f"""
+            SELECT {_P_COLUMNS}, {_U_ALIASED}
             FROM participations p JOIN users u ON u.id = p.user_id
             WHERE p.event_id = %(event_id)s
               AND (%(status)s::text IS NULL OR p.status = %(status)s)
@@ -558,7 +435,10 @@ class PostgresParticipationRepository(_Repository):
             },
         )
         return [
-            Participant(user=rows.user(r, "u_"), participation=rows.participation(r)) for r in found
+            Participant(
+                user=USERS.load(r, v.CODEC, "u_"), participation=PARTICIPATIONS.load(r, v.CODEC)
+            )
+            for r in found
         ]
 
     async def list_for_user(
@@ -566,12 +446,12 @@ class PostgresParticipationRepository(_Repository):
     ) -> Sequence[Participation]:
         """See :meth:`afisha_core.ports.ParticipationRepository.list_for_user`."""
         found = await self._all(
-            f"SELECT {rows.PARTICIPATION_COLUMNS} FROM participations"
+            f"SELECT {PARTICIPATIONS.column_list} FROM participations"
             " WHERE user_id = %s AND status = ANY(%s::text[])"
             " ORDER BY created_at, event_id",
             (user_id, sorted(s.value for s in statuses)),
         )
-        return [rows.participation(r) for r in found]
+        return [PARTICIPATIONS.load(r, v.CODEC) for r in found]
 
     async def clear_reminders(self, event_id: UUID) -> int:
         """See :meth:`afisha_core.ports.ParticipationRepository.clear_reminders`."""
@@ -589,7 +469,7 @@ class PostgresParticipationRepository(_Repository):
         ``FOR UPDATE OF p SKIP LOCKED`` lets concurrent workers claim disjoint rows.
         """
         found = await self._all(
-            """
+            f"""
             WITH due AS (
                 SELECT p.event_id, p.user_id
                 FROM participations p
@@ -605,23 +485,9 @@ class PostgresParticipationRepository(_Repository):
                 UPDATE participations p SET reminder_queued_at = %(now)s
                 FROM due
                 WHERE p.event_id = due.event_id AND p.user_id = due.user_id
-                RETURNING p.event_id, p.user_id, p.status, p.created_at, p.status_changed_at,
-                          p.reminder_queued_at
+                RETURNING {_P_COLUMNS}
             )
-            SELECT c.*,
-                   e.id AS e_id, e.name AS e_name, e.short_description AS e_short_description,
-                   e.description AS e_description, e.starts_at AS e_starts_at,
-                   e.ends_at AS e_ends_at, e.timezone AS e_timezone, e.location AS e_location,
-                   e.payment_info AS e_payment_info,
-                   e.max_participants_count AS e_max_participants_count,
-                   e.image_key AS e_image_key, e.created_by AS e_created_by,
-                   e.created_at AS e_created_at, e.updated_at AS e_updated_at,
-                   e.rejected_at AS e_rejected_at, e.rejection_reason AS e_rejection_reason,
-                   u.id AS u_id, u.email AS u_email, u.username AS u_username,
-                   u.full_name AS u_full_name, u.password_hash AS u_password_hash,
-                   u.role AS u_role, u.is_system AS u_is_system,
-                   u.created_at AS u_created_at, u.deleted_at AS u_deleted_at,
-                   u.credential_version AS u_credential_version
+            SELECT c.*, {_E_ALIASED}, {_U_ALIASED}
             FROM claimed c
             JOIN events e ON e.id = c.event_id
             JOIN users u ON u.id = c.user_id
@@ -631,28 +497,20 @@ class PostgresParticipationRepository(_Repository):
         )
         return [
             DueReminder(
-                participation=rows.participation(r),
-                event=rows.event(r, "e_"),
-                user=rows.user(r, "u_"),
+                participation=PARTICIPATIONS.load(r, v.CODEC),
+                event=EVENTS.load(r, v.CODEC, "e_"),
+                user=USERS.load(r, v.CODEC, "u_"),
             )
             for r in found
         ]
 
 
-class PostgresNotificationRepository(_Repository):
+class Notifications(_Repository):
     """Notifications in the ``notifications`` table."""
 
     async def add(self, notification: InstantNotification) -> None:
         """See :meth:`afisha_core.ports.NotificationRepository.add`."""
-        n = notification
-        await self._run(
-            """
-            INSERT INTO notifications (id, user_id, title, content, cta_url, cta_label,
-                                       created_at, acked_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-            """,
-            (n.id, n.user_id, n.title, n.content, n.cta_url, n.cta_label, n.created_at, n.acked_at),
-        )
+        await self._run(NOTIFICATIONS_INSERT, v.params(NOTIFICATIONS, notification))
 
     async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
         """See :meth:`afisha_core.ports.NotificationRepository.add_many` (pipelined)."""
@@ -661,22 +519,13 @@ class PostgresNotificationRepository(_Repository):
         with translate_errors():
             async with self._conn.cursor() as cursor:
                 await cursor.executemany(
-                    """
-                    INSERT INTO notifications (id, user_id, title, content, cta_url,
-                                               cta_label, created_at, acked_at)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-                    """,
-                    [
-                        (n.id, n.user_id, n.title, n.content, n.cta_url, n.cta_label,
-                         n.created_at, n.acked_at)
-                        for n in notifications
-                    ],
-                )  # fmt: skip
+                    NOTIFICATIONS_INSERT, [v.params(NOTIFICATIONS, n) for n in notifications]
+                )
 
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         """See :meth:`afisha_core.ports.NotificationRepository.get`."""
         row = await self._one("SELECT * FROM notifications WHERE id = %s", (notification_id,))
-        return rows.notification(row) if row else None
+        return NOTIFICATIONS.load(row, v.CODEC) if row else None
 
     async def ack(
         self, notification_id: UUID, user_id: UUID, now: datetime
@@ -687,7 +536,7 @@ class PostgresNotificationRepository(_Repository):
             " WHERE id = %s AND user_id = %s RETURNING *",
             (now, notification_id, user_id),
         )
-        return rows.notification(row) if row else None
+        return NOTIFICATIONS.load(row, v.CODEC) if row else None
 
     async def list(
         self,
@@ -717,7 +566,7 @@ class PostgresNotificationRepository(_Repository):
                 "limit": limit,
             },
         )
-        return [rows.notification(r) for r in found]
+        return [NOTIFICATIONS.load(r, v.CODEC) for r in found]
 
     async def ack_all(self, user_id: UUID, now: datetime) -> int:
         """See :meth:`afisha_core.ports.NotificationRepository.ack_all`."""
@@ -727,21 +576,12 @@ class PostgresNotificationRepository(_Repository):
         )
 
 
-_OUTBOX_INSERT: LiteralString = """
-    INSERT INTO outbox (id, recipient, subject, text_body, html_body, status, attempts,
-                        created_at, next_attempt_at, last_error, sent_at)
-    VALUES (%(id)s, %(recipient)s, %(subject)s, %(text_body)s, %(html_body)s,
-            %(status)s, %(attempts)s, %(created_at)s, %(next_attempt_at)s,
-            %(last_error)s, %(sent_at)s)
-"""
-
-
-class PostgresOutboxRepository(_Repository):
+class Outbox(_Repository):
     """Outgoing mail in the ``outbox`` table."""
 
     async def add(self, message: OutboxMessage) -> None:
         """See :meth:`afisha_core.ports.OutboxRepository.add`."""
-        await self._run(_OUTBOX_INSERT, rows.outbox_params(message))
+        await self._run(OUTBOX_INSERT, v.params(OUTBOX, message))
 
     async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
         """See :meth:`afisha_core.ports.OutboxRepository.add_many` (pipelined)."""
@@ -749,25 +589,16 @@ class PostgresOutboxRepository(_Repository):
             return
         with translate_errors():
             async with self._conn.cursor() as cursor:
-                await cursor.executemany(_OUTBOX_INSERT, [rows.outbox_params(m) for m in messages])
+                await cursor.executemany(OUTBOX_INSERT, [v.params(OUTBOX, m) for m in messages])
 
     async def get(self, message_id: UUID) -> OutboxMessage | None:
         """See :meth:`afisha_core.ports.OutboxRepository.get`."""
         row = await self._one("SELECT * FROM outbox WHERE id = %s", (message_id,))
-        return rows.outbox_message(row) if row else None
+        return OUTBOX.load(row, v.CODEC) if row else None
 
     async def update(self, message: OutboxMessage) -> None:
         """See :meth:`afisha_core.ports.OutboxRepository.update`."""
-        await self._run(
-            """
-            UPDATE outbox SET recipient = %(recipient)s, subject = %(subject)s,
-                text_body = %(text_body)s, html_body = %(html_body)s, status = %(status)s,
-                attempts = %(attempts)s, next_attempt_at = %(next_attempt_at)s,
-                last_error = %(last_error)s, sent_at = %(sent_at)s
-            WHERE id = %(id)s
-            """,
-            rows.outbox_params(message),
-        )
+        await self._run(OUTBOX_UPDATE, v.params(OUTBOX, message))
 
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int
@@ -789,4 +620,4 @@ class PostgresOutboxRepository(_Repository):
             {"now": now, "lease_until": lease_until, "limit": limit},
         )
         found.sort(key=lambda r: (r["due_at"], r["id"]))
-        return [rows.outbox_message(r) for r in found]
+        return [OUTBOX.load(r, v.CODEC) for r in found]

@@ -14,7 +14,7 @@ database opens a :class:`SqliteUnitOfWork` (it is the
   processes on one file take turns too (a writer waits for another up to the timeout).
 - ``sqlite3`` errors that mean the file cannot be used (locked for too long, cannot be
   opened, I/O errors, disk full) become
-  :class:`~afisha_core.errors.ServiceUnavailable` (``service="database"``).
+  :class:`~afisha_sqlite.errors.DatabaseUnavailable` (``service="database"``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
-from afisha_core.errors import ServiceUnavailable
 from afisha_core.migrations import Migration
 from afisha_core.ports import (
     EventRepository,
@@ -42,41 +41,17 @@ from afisha_core.ports import (
     SessionRepository,
     UserRepository,
 )
-from afisha_sqlite import _repositories as repos
-from afisha_sqlite._convert import casefold
+from afisha_sqlite import repositories as repos
+from afisha_sqlite.errors import DatabaseUnavailable, translate_error
 from afisha_sqlite.migrate import apply_migrations
+from afisha_sqlite.values import casefold
 
 __all__ = ["SqliteDatabase", "SqliteUnitOfWork"]
 
 T = TypeVar("T")
 Job = Callable[[sqlite3.Connection], T]
 
-# Primary result codes that mean "the database cannot be used right now", not a bug.
-_UNAVAILABLE_CODES = frozenset(
-    {
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-        sqlite3.SQLITE_NOMEM,
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_IOERR,
-        sqlite3.SQLITE_CORRUPT,
-        sqlite3.SQLITE_FULL,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_PROTOCOL,
-        sqlite3.SQLITE_NOTADB,
-    }
-)
 _MIGRATION_BUSY_TIMEOUT = timedelta(minutes=2)
-
-
-def _translate(exc: sqlite3.Error) -> Exception:
-    """The error to raise for a :mod:`sqlite3` error that escaped a repository."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and (code & 0xFF) in _UNAVAILABLE_CODES:
-        return ServiceUnavailable("database", f"The database is unavailable ({exc}).")
-    if isinstance(exc, sqlite3.IntegrityError):
-        return ValueError(f"the row breaks a database constraint: {exc}")
-    return exc
 
 
 class SqliteDatabase:
@@ -84,7 +59,7 @@ class SqliteDatabase:
 
     ``path`` is the database file (its parent directories are created on
     :meth:`open`). ``busy_timeout`` is how long a write waits for another process
-    holding the file's write lock before :class:`~afisha_core.errors.ServiceUnavailable`.
+    holding the file's write lock before :class:`~afisha_sqlite.errors.DatabaseUnavailable`.
     ``migrations_dir`` overrides where :meth:`migrate` finds its SQL files.
 
     >>> async with SqliteDatabase("afisha-data/afisha.db") as db:   # doctest: +SKIP
@@ -126,7 +101,7 @@ class SqliteDatabase:
         """Start the worker thread and open the file (creating it and its directory).
 
         Opening an open database does nothing. Raises
-        :class:`~afisha_core.errors.ServiceUnavailable` when the file cannot be opened.
+        :class:`~afisha_sqlite.errors.DatabaseUnavailable` when the file cannot be opened.
         """
         if self._conn is not None:
             return
@@ -136,8 +111,8 @@ class SqliteDatabase:
             conn = await loop.run_in_executor(executor, self._connect)
         except (sqlite3.Error, OSError) as exc:
             executor.shutdown(wait=False)
-            raise ServiceUnavailable(
-                "database", f"The database file {self._path} cannot be opened ({exc})."
+            raise DatabaseUnavailable(
+                f"The database file {self._path} cannot be opened ({exc})."
             ) from exc
         except BaseException:
             executor.shutdown(wait=False)
@@ -266,12 +241,12 @@ class SqliteDatabase:
         """Run ``job`` on the worker thread with the connection; translate its errors."""
         executor, conn = self._executor, self._conn
         if executor is None or conn is None:
-            raise ServiceUnavailable("database", "The SQLite database is not open.")
+            raise DatabaseUnavailable("The SQLite database is not open.")
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(executor, job, conn)
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
 
 
 def _close_connection(conn: sqlite3.Connection) -> None:

@@ -50,6 +50,7 @@ class Unset(enum.Enum):
 
 
 UNSET = Unset.UNSET
+"""The value of an :class:`EventPatch` field that is left as it is."""
 
 _EDITABLE = (
     "name",

@@ -33,7 +33,17 @@ from afisha_core.domain import (
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import DueReminder, EventQuery, UserQuery
-from afisha_sqlite import _convert as c
+from afisha_core.tables import (
+    EVENTS,
+    NOTIFICATIONS,
+    OUTBOX,
+    PARTICIPATIONS,
+    RECOVERIES,
+    REGISTRATIONS,
+    SESSIONS,
+    USERS,
+)
+from afisha_sqlite import values as v
 
 T = TypeVar("T")
 Connection = sqlite3.Connection
@@ -49,26 +59,6 @@ class Runner(Protocol):
     def __call__(self, job: Callable[[Connection], T], /) -> Awaitable[T]:
         """The job's result, once the worker thread ran it."""
         ...
-
-
-def _names(columns: str) -> list[str]:
-    return [name.strip() for name in columns.split(",")]
-
-
-def _insert(table: str, columns: str) -> str:
-    names = _names(columns)
-    placeholders = ", ".join(f":{n}" for n in names)
-    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders})"  # noqa: S608 - constant names
-
-
-def _update(table: str, columns: str, key: str) -> str:
-    sets = ", ".join(f"{n} = :{n}" for n in _names(columns) if n != key)
-    return f"UPDATE {table} SET {sets} WHERE {key} = :{key}"  # noqa: S608 - constant names
-
-
-def _aliased(alias: str, columns: str) -> str:
-    """``alias.col AS alias_col, ...``: columns of a joined table, kept apart by prefix."""
-    return ", ".join(f"{alias}.{n} AS {alias}_{n}" for n in _names(columns))
 
 
 def _placeholders(values: Sequence[object]) -> str:
@@ -121,9 +111,9 @@ class _Repository:
 
 # --- users -------------------------------------------------------------------------------
 
-_USER_SELECT = f"SELECT {c.USER_COLUMNS} FROM users"  # noqa: S608 - constant names
-_USER_INSERT = _insert("users", c.USER_COLUMNS)
-_USER_UPDATE = _update("users", c.USER_COLUMNS, "id")
+_USER_SELECT = f"SELECT {USERS.column_list} FROM users"  # noqa: S608 - constant names
+_USER_INSERT = USERS.insert_sql(v.named)
+_USER_UPDATE = USERS.update_sql(v.named)
 
 
 def _raise_user_clash(conn: Connection, user: User, exc: sqlite3.IntegrityError) -> None:
@@ -132,7 +122,7 @@ def _raise_user_clash(conn: Connection, user: User, exc: sqlite3.IntegrityError)
         for column, error in (("email", EmailTaken), ("username", UsernameTaken)):
             clash = conn.execute(
                 f"SELECT 1 FROM users WHERE {column} = ? AND deleted_at IS NULL AND id <> ?",  # noqa: S608 - constant names
-                (getattr(user, column), c.uid(user.id)),
+                (getattr(user, column), v.uid(user.id)),
             ).fetchone()
             if clash is not None:
                 raise error from exc
@@ -144,17 +134,17 @@ class Users(_Repository):
 
     async def get(self, user_id: UUID) -> User | None:
         """The user with this id, deleted or not; ``None`` if there is none."""
-        return await self._one(f"{_USER_SELECT} WHERE id = ?", (c.uid(user_id),), c.user_from_row)
+        return await self._one(f"{_USER_SELECT} WHERE id = ?", (v.uid(user_id),), v.reader(USERS))
 
     async def get_by_email(self, email: str) -> User | None:
         """The live user with this email, or ``None``."""
         sql = f"{_USER_SELECT} WHERE email = ? AND deleted_at IS NULL"
-        return await self._one(sql, (email,), c.user_from_row)
+        return await self._one(sql, (email,), v.reader(USERS))
 
     async def get_by_username(self, username: str) -> User | None:
         """The live user with this username, or ``None``."""
         sql = f"{_USER_SELECT} WHERE username = ? AND deleted_at IS NULL"
-        return await self._one(sql, (username,), c.user_from_row)
+        return await self._one(sql, (username,), v.reader(USERS))
 
     async def get_for_update(self, user_id: UUID) -> User | None:
         """The user, deleted or not; the unit of work already holds SQLite's write lock."""
@@ -169,7 +159,7 @@ class Users(_Repository):
         await self._write(_USER_UPDATE, user)
 
     async def _write(self, sql: str, user: User) -> None:
-        params = c.user_params(user)
+        params = v.params(USERS, user)
 
         def job(conn: Connection) -> None:
             try:
@@ -191,15 +181,15 @@ class Users(_Repository):
             params["needle"] = query.text.casefold()
         if query.after is not None:
             where.append("(created_at, id) > (:after_at, :after_id)")
-            params["after_at"] = c.ts(query.after[0])
-            params["after_id"] = c.uid(query.after[1])
+            params["after_at"] = v.ts(query.after[0])
+            params["after_id"] = v.uid(query.after[1])
         sql = f"{_USER_SELECT} WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT :limit"
-        return await self._all(sql, params, c.user_from_row)
+        return await self._all(sql, params, v.reader(USERS))
 
 
 # --- sessions, registrations, recoveries ---------------------------------------------------
 
-_SESSION_SELECT = f"SELECT {c.SESSION_COLUMNS} FROM login_sessions"  # noqa: S608 - constant names
+_SESSION_SELECT = f"SELECT {SESSIONS.column_list} FROM login_sessions"  # noqa: S608 - constant names
 
 
 class Sessions(_Repository):
@@ -207,17 +197,17 @@ class Sessions(_Repository):
 
     async def add(self, session: LoginSession) -> None:
         """Store a new session."""
-        await self._execute(_insert("login_sessions", c.SESSION_COLUMNS), c.session_params(session))
+        await self._execute(SESSIONS.insert_sql(v.named), v.params(SESSIONS, session))
 
     async def get(self, uid: UUID) -> LoginSession | None:
         """The session with this uid (any state), or ``None``."""
         sql = f"{_SESSION_SELECT} WHERE uid = ?"
-        return await self._one(sql, (c.uid(uid),), c.session_from_row)
+        return await self._one(sql, (v.uid(uid),), v.reader(SESSIONS))
 
     async def get_by_token_hash(self, token_hash: str) -> LoginSession | None:
         """The session whose token hashes to ``token_hash`` (any state), or ``None``."""
         sql = f"{_SESSION_SELECT} WHERE token_hash = ?"
-        return await self._one(sql, (token_hash,), c.session_from_row)
+        return await self._one(sql, (token_hash,), v.reader(SESSIONS))
 
     async def touch(self, uid: UUID, now: datetime) -> bool:
         """Set ``last_seen_at`` on a live session seen before ``now``; whether it changed."""
@@ -225,19 +215,19 @@ class Sessions(_Repository):
             "UPDATE login_sessions SET last_seen_at = ? "
             "WHERE uid = ? AND revoked_at IS NULL AND last_seen_at < ?"
         )
-        return await self._execute(sql, (c.ts(now), c.uid(uid), c.ts(now))) > 0
+        return await self._execute(sql, (v.ts(now), v.uid(uid), v.ts(now))) > 0
 
     async def revoke(self, uid: UUID, now: datetime) -> bool:
         """Revoke the session unless it already is; whether it changed."""
         sql = "UPDATE login_sessions SET revoked_at = ? WHERE uid = ? AND revoked_at IS NULL"
-        return await self._execute(sql, (c.ts(now), c.uid(uid))) > 0
+        return await self._execute(sql, (v.ts(now), v.uid(uid))) > 0
 
     async def carry_over(self, uid: UUID, credential_version: int) -> bool:
         """Move a live session to a new credential version; whether it changed."""
         sql = (
             "UPDATE login_sessions SET credential_version = ? WHERE uid = ? AND revoked_at IS NULL"
         )
-        return await self._execute(sql, (credential_version, c.uid(uid))) > 0
+        return await self._execute(sql, (credential_version, v.uid(uid))) > 0
 
     async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
         """The user's sessions that are neither revoked nor expired, newest first."""
@@ -245,7 +235,7 @@ class Sessions(_Repository):
             f"{_SESSION_SELECT} WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? "
             "ORDER BY created_at DESC, uid DESC"
         )
-        return await self._all(sql, (c.uid(user_id), c.ts(now)), c.session_from_row)
+        return await self._all(sql, (v.uid(user_id), v.ts(now)), v.reader(SESSIONS))
 
     async def revoke_all(
         self, user_id: UUID, now: datetime, *, except_uid: UUID | None = None
@@ -257,9 +247,9 @@ class Sessions(_Repository):
             "AND (:except_uid IS NULL OR uid <> :except_uid)"
         )
         params: dict[str, object] = {
-            "now": c.ts(now),
-            "user_id": c.uid(user_id),
-            "except_uid": c.uid_or_none(except_uid),
+            "now": v.ts(now),
+            "user_id": v.uid(user_id),
+            "except_uid": v.uid_or_none(except_uid),
         }
         return await self._execute(sql, params)
 
@@ -269,18 +259,18 @@ class Registrations(_Repository):
 
     async def add(self, registration: IssuedRegistration) -> None:
         """Store a new registration."""
-        sql = _insert("registrations", c.REGISTRATION_COLUMNS)
-        await self._execute(sql, c.registration_params(registration))
+        sql = REGISTRATIONS.insert_sql(v.named)
+        await self._execute(sql, v.params(REGISTRATIONS, registration))
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedRegistration | None:
         """The registration, or ``None``; the unit of work's write lock keeps it locked."""
-        sql = f"SELECT {c.REGISTRATION_COLUMNS} FROM registrations WHERE token_hash = ?"  # noqa: S608 - constant names
-        return await self._one(sql, (token_hash,), c.registration_from_row)
+        sql = f"SELECT {REGISTRATIONS.column_list} FROM registrations WHERE token_hash = ?"  # noqa: S608 - constant names
+        return await self._one(sql, (token_hash,), v.reader(REGISTRATIONS))
 
     async def update(self, registration: IssuedRegistration) -> None:
         """Replace the stored registration with the same id."""
-        sql = _update("registrations", c.REGISTRATION_COLUMNS, "id")
-        await self._execute(sql, c.registration_params(registration))
+        sql = REGISTRATIONS.update_sql(v.named)
+        await self._execute(sql, v.params(REGISTRATIONS, registration))
 
 
 class Recoveries(_Repository):
@@ -288,23 +278,23 @@ class Recoveries(_Repository):
 
     async def add(self, recovery: IssuedLoginRecovery) -> None:
         """Store a new recovery token."""
-        sql = _insert("login_recoveries", c.RECOVERY_COLUMNS)
-        await self._execute(sql, c.recovery_params(recovery))
+        sql = RECOVERIES.insert_sql(v.named)
+        await self._execute(sql, v.params(RECOVERIES, recovery))
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedLoginRecovery | None:
         """The recovery, or ``None``; the unit of work's write lock keeps it locked."""
-        sql = f"SELECT {c.RECOVERY_COLUMNS} FROM login_recoveries WHERE token_hash = ?"  # noqa: S608 - constant names
-        return await self._one(sql, (token_hash,), c.recovery_from_row)
+        sql = f"SELECT {RECOVERIES.column_list} FROM login_recoveries WHERE token_hash = ?"  # noqa: S608 - constant names
+        return await self._one(sql, (token_hash,), v.reader(RECOVERIES))
 
     async def update(self, recovery: IssuedLoginRecovery) -> None:
         """Replace the stored recovery with the same id."""
-        sql = _update("login_recoveries", c.RECOVERY_COLUMNS, "id")
-        await self._execute(sql, c.recovery_params(recovery))
+        sql = RECOVERIES.update_sql(v.named)
+        await self._execute(sql, v.params(RECOVERIES, recovery))
 
 
 # --- events ------------------------------------------------------------------------------
 
-_EVENT_SELECT = f"SELECT {c.EVENT_COLUMNS} FROM events"  # noqa: S608 - constant names
+_EVENT_SELECT = f"SELECT {EVENTS.column_list} FROM events"  # noqa: S608 - constant names
 _EVENT_TEXT_COLUMNS = ("e.name", "e.short_description", "e.description", "e.location")
 
 # The counts and the viewer's status of each event of a page, in the page's own query:
@@ -336,7 +326,7 @@ _EVENT_VIEW = _VIEWS.format(page=f"{_EVENT_SELECT} WHERE id = :event_id")
 def _view_from_row(row: Row) -> EventView:
     status = row["my_status"]
     return EventView(
-        event=c.event_from_row(row),
+        event=v.reader(EVENTS)(row),
         participants_count=int(row["participants_count"]),
         waitlist_count=int(row["waitlist_count"]),
         my_status=None if status is None else ParticipationStatus(status),
@@ -348,16 +338,16 @@ class Events(_Repository):
 
     async def add(self, event: Event) -> None:
         """Store a new event."""
-        await self._execute(_insert("events", c.EVENT_COLUMNS), c.event_params(event))
+        await self._execute(EVENTS.insert_sql(v.named), v.params(EVENTS, event))
 
     async def update(self, event: Event) -> None:
         """Replace the stored event with the same id."""
-        await self._execute(_update("events", c.EVENT_COLUMNS, "id"), c.event_params(event))
+        await self._execute(EVENTS.update_sql(v.named), v.params(EVENTS, event))
 
     async def get(self, event_id: UUID) -> Event | None:
         """The event, or ``None``."""
         sql = f"{_EVENT_SELECT} WHERE id = ?"
-        return await self._one(sql, (c.uid(event_id),), c.event_from_row)
+        return await self._one(sql, (v.uid(event_id),), v.reader(EVENTS))
 
     async def get_for_update(self, event_id: UUID) -> Event | None:
         """The event, or ``None``; the unit of work already holds SQLite's write lock."""
@@ -366,8 +356,8 @@ class Events(_Repository):
     async def get_view(self, event_id: UUID, viewer_id: UUID | None) -> EventView | None:
         """The event with live counts and ``viewer_id``'s status, or ``None``."""
         params: dict[str, object] = {
-            "event_id": c.uid(event_id),
-            "viewer_id": c.uid_or_none(viewer_id),
+            "event_id": v.uid(event_id),
+            "viewer_id": v.uid_or_none(viewer_id),
         }
         return await self._one(_EVENT_VIEW, params, _view_from_row)
 
@@ -377,7 +367,7 @@ class Events(_Repository):
         """Up to ``query.limit`` events matching ``query`` with their counts, in one query."""
         where: list[str] = []
         params: dict[str, object] = {
-            "viewer_id": c.uid_or_none(viewer_id),
+            "viewer_id": v.uid_or_none(viewer_id),
             "limit": max(query.limit, 0),
         }
         lower = query.starts_from
@@ -394,10 +384,10 @@ class Events(_Repository):
                 "(SELECT max(julianday(s.ends_at) - julianday(s.starts_at)) FROM events s), 0)"
                 " - 1.0 / 86400)"
             )
-            params["lower"] = c.ts(lower)
+            params["lower"] = v.ts(lower)
         if query.starts_before is not None:
             where.append("e.starts_at < :upper")
-            params["upper"] = c.ts(query.starts_before)
+            params["upper"] = v.ts(query.starts_before)
         if not query.include_rejected:
             where.append("e.rejected_at IS NULL")
         if query.text:
@@ -407,15 +397,15 @@ class Events(_Repository):
             wanted = {s.value for s in query.participant_statuses}
             for status in ParticipationStatus:
                 params[f"want_{status.value}"] = status.value if status.value in wanted else None
-            params["participant_id"] = c.uid(query.participant_id)
+            params["participant_id"] = v.uid(query.participant_id)
             where.append(_MY_EVENTS)
         if query.after is not None:
             where.append("(e.starts_at, e.id) > (:after_at, :after_id)")
-            params["after_at"] = c.ts(query.after[0])
-            params["after_id"] = c.uid(query.after[1])
+            params["after_at"] = v.ts(query.after[0])
+            params["after_id"] = v.uid(query.after[1])
         condition = " AND ".join(where) or "1"
         page = (
-            f"SELECT {', '.join('e.' + n for n in _names(c.EVENT_COLUMNS))} FROM events e "  # noqa: S608 - constant names
+            f"SELECT {', '.join('e.' + n for n in EVENTS.names)} FROM events e "  # noqa: S608 - constant names
             f"WHERE {condition} ORDER BY e.starts_at, e.id LIMIT :limit"
         )
         return await self._all(_VIEWS.format(page=page), params, _view_from_row)
@@ -423,7 +413,7 @@ class Events(_Repository):
 
 # --- participations --------------------------------------------------------------------
 
-_PARTICIPATION_SELECT = f"SELECT {c.PARTICIPATION_COLUMNS} FROM participations"  # noqa: S608 - constant names
+_PARTICIPATION_SELECT = f"SELECT {PARTICIPATIONS.column_list} FROM participations"  # noqa: S608 - constant names
 _NEXT_WRITE_SEQ = "UPDATE participations_write_seq SET last_value = last_value + 1 WHERE id = 1"
 _LAST_WRITE_SEQ = "SELECT last_value FROM participations_write_seq WHERE id = 1"
 # The write order moves on only when the status changes (or the row is new).
@@ -441,9 +431,9 @@ ON CONFLICT (event_id, user_id) DO UPDATE SET
                      THEN participations.write_seq ELSE excluded.write_seq END
 """
 _DUE_REMINDERS = f"""
-SELECT {_aliased("p", c.PARTICIPATION_COLUMNS)},
-       {_aliased("e", c.EVENT_COLUMNS)},
-       {_aliased("u", c.USER_COLUMNS)}
+SELECT {PARTICIPATIONS.aliased("p")},
+       {EVENTS.aliased("e")},
+       {USERS.aliased("u")}
 FROM participations p
 JOIN events e ON e.id = p.event_id
 JOIN users u ON u.id = p.user_id
@@ -461,18 +451,18 @@ class Participations(_Repository):
     async def get(self, event_id: UUID, user_id: UUID) -> Participation | None:
         """The user's participation in the event, or ``None``."""
         sql = f"{_PARTICIPATION_SELECT} WHERE event_id = ? AND user_id = ?"
-        params = (c.uid(event_id), c.uid(user_id))
-        return await self._one(sql, params, c.participation_from_row)
+        params = (v.uid(event_id), v.uid(user_id))
+        return await self._one(sql, params, v.reader(PARTICIPATIONS))
 
     async def save(self, participation: Participation) -> None:
         """Insert the row for ``(event_id, user_id)``, or update its status (not its claim)."""
         params: dict[str, object] = {
-            "event_id": c.uid(participation.event_id),
-            "user_id": c.uid(participation.user_id),
+            "event_id": v.uid(participation.event_id),
+            "user_id": v.uid(participation.user_id),
             "status": participation.status.value,
-            "created_at": c.ts(participation.created_at),
-            "status_changed_at": c.ts(participation.status_changed_at),
-            "reminder_queued_at": c.ts_or_none(participation.reminder_queued_at),
+            "created_at": v.ts(participation.created_at),
+            "status_changed_at": v.ts(participation.status_changed_at),
+            "reminder_queued_at": v.ts_or_none(participation.reminder_queued_at),
         }
 
         def job(conn: Connection) -> None:
@@ -485,7 +475,7 @@ class Participations(_Repository):
     async def count(self, event_id: UUID, status: ParticipationStatus) -> int:
         """How many participations of the event have ``status``, counted live."""
         sql = "SELECT count(*) FROM participations WHERE event_id = ? AND status = ?"
-        counted = await self._one(sql, (c.uid(event_id), status.value), lambda row: int(row[0]))
+        counted = await self._one(sql, (v.uid(event_id), status.value), lambda row: int(row[0]))
         return counted or 0
 
     async def next_waitlisted(self, event_id: UUID) -> Participation | None:
@@ -494,7 +484,7 @@ class Participations(_Repository):
             f"{_PARTICIPATION_SELECT} WHERE event_id = ? AND status = '{_WAITLISTED}' "
             "ORDER BY status_changed_at, write_seq LIMIT 1"
         )
-        return await self._one(sql, (c.uid(event_id),), c.participation_from_row)
+        return await self._one(sql, (v.uid(event_id),), v.reader(PARTICIPATIONS))
 
     async def list_participants(
         self,
@@ -506,24 +496,24 @@ class Participations(_Repository):
     ) -> Sequence[Participant]:
         """Up to ``limit`` participants with their users, in ``(created_at, user_id)`` order."""
         where = ["p.event_id = :event_id"]
-        params: dict[str, object] = {"event_id": c.uid(event_id), "limit": max(limit, 0)}
+        params: dict[str, object] = {"event_id": v.uid(event_id), "limit": max(limit, 0)}
         if status is not None:
             where.append("p.status = :status")
             params["status"] = status.value
         if after is not None:
             where.append("(p.created_at, p.user_id) > (:after_at, :after_id)")
-            params["after_at"] = c.ts(after[0])
-            params["after_id"] = c.uid(after[1])
+            params["after_at"] = v.ts(after[0])
+            params["after_id"] = v.uid(after[1])
         sql = (
-            f"SELECT {_aliased('p', c.PARTICIPATION_COLUMNS)}, {_aliased('u', c.USER_COLUMNS)} "  # noqa: S608 - constant names
+            f"SELECT {PARTICIPATIONS.aliased('p')}, {USERS.aliased('u')} "  # noqa: S608 - constant names
             "FROM participations p JOIN users u ON u.id = p.user_id "
             f"WHERE {' AND '.join(where)} ORDER BY p.created_at, p.user_id LIMIT :limit"
         )
 
         def make(row: Row) -> Participant:
             return Participant(
-                user=c.user_from_row(row, "u_"),
-                participation=c.participation_from_row(row, "p_"),
+                user=USERS.load(row, v.CODEC, "u_"),
+                participation=PARTICIPATIONS.load(row, v.CODEC, "p_"),
             )
 
         return await self._all(sql, params, make)
@@ -539,7 +529,7 @@ class Participations(_Repository):
             f"{_PARTICIPATION_SELECT} WHERE user_id = ? AND status IN ({_placeholders(values)}) "
             "ORDER BY created_at, event_id"
         )
-        return await self._all(sql, (c.uid(user_id), *values), c.participation_from_row)
+        return await self._all(sql, (v.uid(user_id), *values), v.reader(PARTICIPATIONS))
 
     async def clear_reminders(self, event_id: UUID) -> int:
         """Unset ``reminder_queued_at`` on the event's participations; return how many."""
@@ -547,7 +537,7 @@ class Participations(_Repository):
             "UPDATE participations SET reminder_queued_at = NULL "
             "WHERE event_id = ? AND reminder_queued_at IS NOT NULL"
         )
-        return await self._execute(sql, (c.uid(event_id),))
+        return await self._execute(sql, (v.uid(event_id),))
 
     async def claim_due_reminders(
         self, now: datetime, horizon: datetime, limit: int
@@ -558,8 +548,8 @@ class Participations(_Repository):
         connection can enter meanwhile, so a row is never claimed twice.
         """
         params: dict[str, object] = {
-            "now": c.ts(now),
-            "horizon": c.ts(horizon),
+            "now": v.ts(now),
+            "horizon": v.ts(horizon),
             "limit": max(limit, 0),
         }
 
@@ -567,17 +557,17 @@ class Participations(_Repository):
             due = [
                 DueReminder(
                     participation=attrs.evolve(
-                        c.participation_from_row(row, "p_"), reminder_queued_at=now
+                        PARTICIPATIONS.load(row, v.CODEC, "p_"), reminder_queued_at=now
                     ),
-                    event=c.event_from_row(row, "e_"),
-                    user=c.user_from_row(row, "u_"),
+                    event=EVENTS.load(row, v.CODEC, "e_"),
+                    user=USERS.load(row, v.CODEC, "u_"),
                 )
                 for row in conn.execute(_DUE_REMINDERS, params).fetchall()
             ]
             conn.executemany(
                 "UPDATE participations SET reminder_queued_at = ? "
                 "WHERE event_id = ? AND user_id = ?",
-                [(params["now"], c.uid(d.participation.event_id), c.uid(d.user.id)) for d in due],
+                [(params["now"], v.uid(d.participation.event_id), v.uid(d.user.id)) for d in due],
             )
             return due
 
@@ -586,10 +576,10 @@ class Participations(_Repository):
 
 # --- notifications and outbox ------------------------------------------------------------
 
-_NOTIFICATION_SELECT = f"SELECT {c.NOTIFICATION_COLUMNS} FROM notifications"  # noqa: S608 - constant names
+_NOTIFICATION_SELECT = f"SELECT {NOTIFICATIONS.column_list} FROM notifications"  # noqa: S608 - constant names
 
 
-_NOTIFICATION_ACK = f"UPDATE notifications SET acked_at = coalesce(acked_at, ?) WHERE id = ? AND user_id = ? RETURNING {c.NOTIFICATION_COLUMNS}"  # noqa: S608, E501 - constant names
+_NOTIFICATION_ACK = f"UPDATE notifications SET acked_at = coalesce(acked_at, ?) WHERE id = ? AND user_id = ? RETURNING {NOTIFICATIONS.column_list}"  # noqa: S608, E501 - constant names
 
 
 class Notifications(_Repository):
@@ -597,28 +587,28 @@ class Notifications(_Repository):
 
     async def add(self, notification: InstantNotification) -> None:
         """Store a new notification."""
-        sql = _insert("notifications", c.NOTIFICATION_COLUMNS)
-        await self._execute(sql, c.notification_params(notification))
+        sql = NOTIFICATIONS.insert_sql(v.named)
+        await self._execute(sql, v.params(NOTIFICATIONS, notification))
 
     async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
         """Store several new notifications at once."""
         await self._execute_many(
-            _insert("notifications", c.NOTIFICATION_COLUMNS),
-            [c.notification_params(n) for n in notifications],
+            NOTIFICATIONS.insert_sql(v.named),
+            [v.params(NOTIFICATIONS, n) for n in notifications],
         )
 
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         """The notification, or ``None``."""
         sql = f"{_NOTIFICATION_SELECT} WHERE id = ?"
-        return await self._one(sql, (c.uid(notification_id),), c.notification_from_row)
+        return await self._one(sql, (v.uid(notification_id),), v.reader(NOTIFICATIONS))
 
     async def ack(
         self, notification_id: UUID, user_id: UUID, now: datetime
     ) -> InstantNotification | None:
         """Ack the user's notification unless it is acked; the row as stored afterwards."""
         sql = _NOTIFICATION_ACK
-        params = (c.ts(now), c.uid(notification_id), c.uid(user_id))
-        return await self._one(sql, params, c.notification_from_row)
+        params = (v.ts(now), v.uid(notification_id), v.uid(user_id))
+        return await self._one(sql, params, v.reader(NOTIFICATIONS))
 
     async def list(
         self,
@@ -630,26 +620,26 @@ class Notifications(_Repository):
     ) -> Sequence[InstantNotification]:
         """Up to ``limit`` of the user's notifications, newest ``(created_at, id)`` first."""
         where = ["user_id = :user_id"]
-        params: dict[str, object] = {"user_id": c.uid(user_id), "limit": max(limit, 0)}
+        params: dict[str, object] = {"user_id": v.uid(user_id), "limit": max(limit, 0)}
         if unacked_only:
             where.append("acked_at IS NULL")
         if before is not None:
             where.append("(created_at, id) < (:before_at, :before_id)")
-            params["before_at"] = c.ts(before[0])
-            params["before_id"] = c.uid(before[1])
+            params["before_at"] = v.ts(before[0])
+            params["before_id"] = v.uid(before[1])
         sql = (
             f"{_NOTIFICATION_SELECT} WHERE {' AND '.join(where)} "
             "ORDER BY created_at DESC, id DESC LIMIT :limit"
         )
-        return await self._all(sql, params, c.notification_from_row)
+        return await self._all(sql, params, v.reader(NOTIFICATIONS))
 
     async def ack_all(self, user_id: UUID, now: datetime) -> int:
         """Set ``acked_at = now`` on the user's unacked notifications; return how many."""
         sql = "UPDATE notifications SET acked_at = ? WHERE user_id = ? AND acked_at IS NULL"
-        return await self._execute(sql, (c.ts(now), c.uid(user_id)))
+        return await self._execute(sql, (v.ts(now), v.uid(user_id)))
 
 
-_OUTBOX_SELECT = f"SELECT {c.OUTBOX_COLUMNS} FROM outbox"  # noqa: S608 - constant names
+_OUTBOX_SELECT = f"SELECT {OUTBOX.column_list} FROM outbox"  # noqa: S608 - constant names
 
 
 class Outbox(_Repository):
@@ -657,22 +647,22 @@ class Outbox(_Repository):
 
     async def add(self, message: OutboxMessage) -> None:
         """Store a new message."""
-        await self._execute(_insert("outbox", c.OUTBOX_COLUMNS), c.outbox_params(message))
+        await self._execute(OUTBOX.insert_sql(v.named), v.params(OUTBOX, message))
 
     async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
         """Store several new messages at once."""
         await self._execute_many(
-            _insert("outbox", c.OUTBOX_COLUMNS), [c.outbox_params(m) for m in messages]
+            OUTBOX.insert_sql(v.named), [v.params(OUTBOX, m) for m in messages]
         )
 
     async def get(self, message_id: UUID) -> OutboxMessage | None:
         """The message, or ``None``."""
         sql = f"{_OUTBOX_SELECT} WHERE id = ?"
-        return await self._one(sql, (c.uid(message_id),), c.outbox_from_row)
+        return await self._one(sql, (v.uid(message_id),), v.reader(OUTBOX))
 
     async def update(self, message: OutboxMessage) -> None:
         """Replace the stored message with the same id."""
-        await self._execute(_update("outbox", c.OUTBOX_COLUMNS, "id"), c.outbox_params(message))
+        await self._execute(OUTBOX.update_sql(v.named), v.params(OUTBOX, message))
 
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int
@@ -686,16 +676,16 @@ class Outbox(_Repository):
             f"{_OUTBOX_SELECT} WHERE status = '{OutboxStatus.PENDING.value}' "
             "AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?"
         )
-        lease = c.ts(lease_until)
+        lease = v.ts(lease_until)
 
         def job(conn: Connection) -> list[OutboxMessage]:
-            rows = conn.execute(select, (c.ts(now), max(limit, 0))).fetchall()
+            rows = conn.execute(select, (v.ts(now), max(limit, 0))).fetchall()
             claimed = [
-                attrs.evolve(c.outbox_from_row(row), next_attempt_at=lease_until) for row in rows
+                attrs.evolve(v.reader(OUTBOX)(row), next_attempt_at=lease_until) for row in rows
             ]
             conn.executemany(
                 "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
-                [(lease, c.uid(m.id)) for m in claimed],
+                [(lease, v.uid(m.id)) for m in claimed],
             )
             return claimed
 

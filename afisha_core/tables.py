@@ -1,0 +1,286 @@
+"""One dialect-free table mapping per entity, for the SQL stores.
+
+(SQL text is built only from the constant table and column names below, hence the
+``noqa: S608`` markers.)
+
+Each :class:`Table` says which table holds an entity and which column holds which
+attribute: the columns come from the entity's ``attrs`` fields (nested attrs classes,
+like an outbox message's email, are flattened), so adding a field to a domain class
+adds its column to every SQL store at once. A store supplies only what differs between
+SQL dialects: how a value of each :class:`Kind` is written and read back (a
+:class:`ValueCodec`) and its placeholder style::
+
+    row = USERS.dump(user, codec)             # {"id": ..., "email": ..., ...}
+    user = USERS.load(row, codec)             # from a row read by column name
+    USERS.insert_sql(lambda name: f":{name}")  # INSERT INTO users (...) VALUES (:id, ...)
+
+Nothing here talks to a database; only the standard library and attrs are imported.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import UUID
+
+import attrs
+
+from afisha_core.domain import (
+    Event,
+    InstantNotification,
+    IssuedLoginRecovery,
+    IssuedRegistration,
+    LoginSession,
+    OutboxMessage,
+    Participation,
+    User,
+)
+
+__all__ = [
+    "EVENTS",
+    "NOTIFICATIONS",
+    "OUTBOX",
+    "PARTICIPATIONS",
+    "RECOVERIES",
+    "REGISTRATIONS",
+    "SESSIONS",
+    "TABLES",
+    "USERS",
+    "Column",
+    "Convert",
+    "Kind",
+    "Row",
+    "Table",
+    "ValueCodec",
+]
+
+T = TypeVar("T")
+
+
+class Kind(enum.Enum):
+    """What a column holds, which decides how a dialect stores it."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    UUID = "uuid"
+    TIMESTAMP = "timestamp"
+    ENUM = "enum"
+
+
+Convert = Callable[[Any], Any]
+"""One value to or from its stored form (never called with ``None``)."""
+
+
+class ValueCodec(Protocol):
+    """How one SQL dialect stores values of each :class:`Kind`.
+
+    Each method returns the conversion for a kind, or ``None`` when the driver takes
+    and gives the Python value as it is. A NULL is always ``None`` on both sides.
+    """
+
+    def dumper(self, kind: Kind) -> Convert | None:
+        """Python value -> query parameter, for columns of ``kind``."""
+        ...
+
+    def loader(self, kind: Kind, enum_class: type[enum.Enum] | None) -> Convert | None:
+        """Stored value -> Python value, for columns of ``kind`` (``enum_class`` for ENUM)."""
+        ...
+
+
+class Row(Protocol):
+    """A result row read by column name (a dict, ``sqlite3.Row``, ...)."""
+
+    def __getitem__(self, key: str, /) -> Any:
+        """The value of the column ``key``."""
+        ...
+
+
+@attrs.frozen
+class Column:
+    """One column: its name, the attribute path it maps and what kind of value it holds."""
+
+    name: str
+    path: tuple[str, ...]
+    kind: Kind
+    nullable: bool
+    enum: type[enum.Enum] | None = None
+
+
+def _kind_of(annotation: Any) -> tuple[Kind, bool, type[enum.Enum] | None]:
+    """The kind of a field's type, whether it admits ``None``, and its enum class."""
+    nullable = False
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(args) < len(typing.get_args(annotation))
+        if len(args) != 1:
+            raise TypeError(f"cannot map a column of type {annotation!r}")
+        annotation = args[0]
+    simple = {str: Kind.TEXT, int: Kind.INTEGER, bool: Kind.BOOLEAN, UUID: Kind.UUID}
+    if annotation is datetime:
+        return Kind.TIMESTAMP, nullable, None
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return Kind.ENUM, nullable, annotation
+    if annotation in simple:
+        return simple[annotation], nullable, None
+    raise TypeError(f"cannot map a column of type {annotation!r}")
+
+
+def _columns(
+    cls: type[Any], renames: Mapping[str, str], prefix: tuple[str, ...] = ()
+) -> list[Column]:
+    found: list[Column] = []
+    for field in attrs.fields(attrs.resolve_types(cls)):
+        path = (*prefix, field.name)
+        if isinstance(field.type, type) and attrs.has(field.type):
+            found.extend(_columns(field.type, renames, path))
+            continue
+        kind, nullable, enum_class = _kind_of(field.type)
+        dotted = ".".join(path)
+        found.append(Column(renames.get(dotted, dotted), path, kind, nullable, enum_class))
+    return found
+
+
+class Table(Generic[T]):
+    """Where an entity of class ``cls`` is stored, column by column.
+
+    ``renames`` gives a column a name other than its attribute path (``"email.to"`` of
+    an outbox message is the ``recipient`` column). ``key`` names the primary key columns.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        cls: type[T],
+        *,
+        key: Iterable[str] = ("id",),
+        renames: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.cls = cls
+        self.key = tuple(key)
+        self.columns = tuple(_columns(cls, renames or {}))
+        self.names = tuple(c.name for c in self.columns)
+        self._plans: dict[int, _Plan] = {}
+        unknown = set(self.key) - set(self.names)
+        if unknown:
+            raise ValueError(f"{name}: key columns {sorted(unknown)} are not columns")
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, {self.cls.__name__})"
+
+    # --- SQL text ----------------------------------------------------------------
+
+    @property
+    def column_list(self) -> str:
+        """``"id, email, ..."``: every column, in order."""
+        return ", ".join(self.names)
+
+    def aliased(self, alias: str) -> str:
+        """``"u.id AS u_id, u.email AS u_email, ..."``, for a join (read with ``prefix``)."""
+        return ", ".join(f"{alias}.{n} AS {alias}_{n}" for n in self.names)
+
+    def insert_sql(self, placeholder: Callable[[str], str]) -> str:
+        """``INSERT INTO <table> (<columns>) VALUES (<placeholders>)``."""
+        values = ", ".join(placeholder(n) for n in self.names)
+        return f"INSERT INTO {self.name} ({self.column_list}) VALUES ({values})"  # noqa: S608
+
+    def update_sql(self, placeholder: Callable[[str], str]) -> str:
+        """``UPDATE <table> SET <every non-key column> WHERE <key>``."""
+        sets = ", ".join(f"{n} = {placeholder(n)}" for n in self.names if n not in self.key)
+        where = " AND ".join(f"{n} = {placeholder(n)}" for n in self.key)
+        return f"UPDATE {self.name} SET {sets} WHERE {where}"  # noqa: S608
+
+    # --- values ------------------------------------------------------------------
+
+    def dump(self, entity: T, codec: ValueCodec) -> dict[str, Any]:
+        """The entity as query parameters, by column name."""
+        row: dict[str, Any] = {}
+        for name, path, convert in self._plan(codec).dumpers:
+            value: Any = entity
+            for part in path:
+                value = getattr(value, part)
+            row[name] = value if value is None or convert is None else convert(value)
+        return row
+
+    def load(self, row: Row, codec: ValueCodec, prefix: str = "") -> T:
+        """The entity in ``row`` (columns read as ``prefix + name``)."""
+        plan = self._plan(codec)
+        values: dict[str, Any] = {}
+        for name, path, convert in plan.loaders:
+            raw = row[prefix + name]
+            value = raw if raw is None or convert is None else convert(raw)
+            if len(path) == 1:
+                values[path[0]] = value
+                continue
+            target = values
+            for part in path[:-1]:
+                target = target.setdefault(part, {})
+            target[path[-1]] = value
+        return _build(self.cls, values) if plan.nested else self.cls(**values)
+
+    def _plan(self, codec: ValueCodec) -> _Plan:
+        plan = self._plans.get(id(codec))
+        if plan is None:
+            plan = _Plan(
+                dumpers=[(c.name, c.path, codec.dumper(c.kind)) for c in self.columns],
+                loaders=[(c.name, c.path, codec.loader(c.kind, c.enum)) for c in self.columns],
+                nested=any(len(c.path) > 1 for c in self.columns),
+            )
+            self._plans[id(codec)] = plan
+        return plan
+
+
+@attrs.frozen
+class _Plan:
+    """A table's conversions for one codec, worked out once."""
+
+    dumpers: list[tuple[str, tuple[str, ...], Convert | None]]
+    loaders: list[tuple[str, tuple[str, ...], Convert | None]]
+    nested: bool
+
+
+def _build(cls: type[T], values: dict[str, Any]) -> T:
+    fields = attrs.fields_dict(cls)  # type: ignore[arg-type]
+    for name, value in list(values.items()):
+        nested = fields[name].type
+        if isinstance(value, dict) and isinstance(nested, type) and attrs.has(nested):
+            values[name] = _build(nested, value)
+    return cls(**values)
+
+
+USERS: Table[User] = Table("users", User)
+SESSIONS: Table[LoginSession] = Table("login_sessions", LoginSession, key=("uid",))
+REGISTRATIONS: Table[IssuedRegistration] = Table("registrations", IssuedRegistration)
+RECOVERIES: Table[IssuedLoginRecovery] = Table("login_recoveries", IssuedLoginRecovery)
+EVENTS: Table[Event] = Table("events", Event)
+PARTICIPATIONS: Table[Participation] = Table(
+    "participations", Participation, key=("event_id", "user_id")
+)
+NOTIFICATIONS: Table[InstantNotification] = Table("notifications", InstantNotification)
+OUTBOX: Table[OutboxMessage] = Table(
+    "outbox",
+    OutboxMessage,
+    renames={
+        "email.to": "recipient",
+        "email.subject": "subject",
+        "email.text": "text_body",
+        "email.html": "html_body",
+    },
+)
+TABLES: tuple[Table[Any], ...] = (
+    USERS,
+    SESSIONS,
+    REGISTRATIONS,
+    RECOVERIES,
+    EVENTS,
+    PARTICIPATIONS,
+    NOTIFICATIONS,
+    OUTBOX,
+)
+"""Every entity table, parents first."""
