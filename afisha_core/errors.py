@@ -36,6 +36,7 @@ __all__ = [
     "UsernameTaken",
     "ValidationFailed",
     "WeakPassword",
+    "WrongCurrentPassword",
 ]
 
 
@@ -112,6 +113,17 @@ class InvalidCredentials(AfishaError):
     code = "invalid_credentials"
     status = 401
     default_detail = "The login or the password is wrong."
+
+
+class WrongCurrentPassword(InvalidCredentials):
+    """A signed-in caller gave a wrong current password (to change it, or to delete).
+
+    Same ``code`` as :class:`InvalidCredentials`, but 403: the caller's session is
+    fine, and clients treat a 401 as "my token is dead, log out".
+    """
+
+    status = 403
+    default_detail = "The current password is wrong."
 
 
 class NotAuthenticated(AfishaError):

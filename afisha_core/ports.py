@@ -212,8 +212,19 @@ class SessionRepository(Protocol):
         """
         ...
 
-    async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
-        """The user's sessions that are neither revoked nor expired, newest first."""
+    async def list_active(
+        self,
+        user_id: UUID,
+        now: datetime,
+        *,
+        before: tuple[datetime, UUID] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[LoginSession]:
+        """The user's sessions that are neither revoked nor expired, newest first.
+
+        Ordered by ``(created_at, uid)`` descending; ``before`` is the key of the last
+        session of the previous page; at most ``limit`` (all when ``None``).
+        """
         ...
 
     async def revoke_all(

@@ -197,13 +197,30 @@ class Sessions(_Repository):
         )
         return changed > 0
 
-    async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
+    async def list_active(
+        self,
+        user_id: UUID,
+        now: datetime,
+        *,
+        before: tuple[datetime, UUID] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[LoginSession]:
         """See :meth:`afisha_core.ports.SessionRepository.list_active`."""
+        before_at, before_uid = before if before else (None, None)
         found = await self._all(
             f"""SELECT {SESSIONS.column_list} FROM login_sessions
-            WHERE user_id = %s AND revoked_at IS NULL AND expires_at > %s
-            ORDER BY created_at DESC, uid DESC""",
-            (user_id, now),
+            WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > %(now)s
+              AND (%(before_at)s::timestamptz IS NULL
+                   OR (created_at, uid) < (%(before_at)s, %(before_uid)s::uuid))
+            ORDER BY created_at DESC, uid DESC
+            LIMIT %(limit)s""",
+            {
+                "user_id": user_id,
+                "now": now,
+                "before_at": before_at,
+                "before_uid": before_uid,
+                "limit": limit,
+            },
         )
         return [SESSIONS.load(r, v.CODEC) for r in found]
 

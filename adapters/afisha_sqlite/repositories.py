@@ -229,13 +229,28 @@ class Sessions(_Repository):
         )
         return await self._execute(sql, (credential_version, v.uid(uid))) > 0
 
-    async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
-        """The user's sessions that are neither revoked nor expired, newest first."""
+    async def list_active(
+        self,
+        user_id: UUID,
+        now: datetime,
+        *,
+        before: tuple[datetime, UUID] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[LoginSession]:
+        """The user's live sessions, newest first, in keyset pages."""
         sql = (
-            f"{_SESSION_SELECT} WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? "
-            "ORDER BY created_at DESC, uid DESC"
+            f"{_SESSION_SELECT} WHERE user_id = :user_id AND revoked_at IS NULL "
+            "AND expires_at > :now AND (:before_at IS NULL OR (created_at, uid) < "
+            "(:before_at, :before_uid)) ORDER BY created_at DESC, uid DESC LIMIT :limit"
         )
-        return await self._all(sql, (v.uid(user_id), v.ts(now)), v.reader(SESSIONS))
+        params: dict[str, object] = {
+            "user_id": v.uid(user_id),
+            "now": v.ts(now),
+            "before_at": v.ts(before[0]) if before else None,
+            "before_uid": v.uid(before[1]) if before else None,
+            "limit": -1 if limit is None else max(limit, 0),
+        }
+        return await self._all(sql, params, v.reader(SESSIONS))
 
     async def revoke_all(
         self, user_id: UUID, now: datetime, *, except_uid: UUID | None = None

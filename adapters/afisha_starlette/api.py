@@ -123,9 +123,11 @@ async def login(request: Request) -> Response:
 
 async def list_sessions(request: Request) -> Response:
     principal = await _principal(request)
-    sessions = await _rt(request).afisha.sessions.list_sessions(principal.user)
-    items = [s.SessionOut.of(x, principal.session.uid) for x in sessions]
-    return _page(_rt(request), s.SessionList, items, None)
+    page = await _rt(request).afisha.sessions.list_sessions(
+        principal.user, limit=query_limit(request), cursor=query_cursor(request)
+    )
+    items = [s.SessionOut.of(x, principal.session.uid) for x in page.items]
+    return _page(_rt(request), s.SessionList, items, page.next_cursor)
 
 
 async def delete_current_session(request: Request) -> Response:
@@ -423,7 +425,8 @@ API_ENDPOINTS: list[Endpoint] = [
              summary="Log in by email or username", body=s.LoginIn, response=s.LoginOut,
              status=201, errors=(401, 429)),
     Endpoint(method="GET", path="/v1/sessions", handler=list_sessions, tag="sessions",
-             summary="List one's own sessions", access="user", response=s.SessionList),
+             summary="List one's own sessions", access="user", response=s.SessionList,
+             query=(_LIMIT, _CURSOR)),
     Endpoint(method="DELETE", path="/v1/sessions/current", handler=delete_current_session,
              tag="sessions", summary="Log out: the calling token stops working",
              access="user", status=204),
@@ -444,10 +447,10 @@ API_ENDPOINTS: list[Endpoint] = [
              body=s.ProfilePatchIn, response=s.UserOut, errors=(409,)),
     Endpoint(method="POST", path="/v1/users/me/password", handler=change_password,
              tag="users", summary="Change one's password; other sessions are revoked",
-             access="user", body=s.PasswordChangeIn, status=204),
+             access="user", body=s.PasswordChangeIn, status=204, errors=(403,)),
     Endpoint(method="DELETE", path="/v1/users/me", handler=delete_me, tag="users",
              summary="Delete one's account (soft); all sessions are revoked",
-             access="user", body=s.PasswordIn, status=204, errors=(409,)),
+             access="user", body=s.PasswordIn, status=204, errors=(403, 409)),
     Endpoint(method="GET", path="/v1/users", handler=list_users, tag="users",
              summary="List users", access="admin", response=s.UserList,
              query=(QueryParam(name="q", schema={"type": "string"}),

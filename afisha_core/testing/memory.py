@@ -348,12 +348,23 @@ class _Sessions(_Repository):
         self._write().sessions[uid] = attrs.evolve(session, credential_version=credential_version)
         return True
 
-    async def list_active(self, user_id: UUID, now: datetime) -> Sequence[LoginSession]:
+    async def list_active(
+        self,
+        user_id: UUID,
+        now: datetime,
+        *,
+        before: tuple[datetime, UUID] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[LoginSession]:
         found = [
-            s for s in self._read().sessions.values() if s.user_id == user_id and s.is_active(now)
+            s
+            for s in self._read().sessions.values()
+            if s.user_id == user_id
+            and s.is_active(now)
+            and (before is None or (s.created_at, s.uid) < before)
         ]
         found.sort(key=lambda s: (s.created_at, s.uid), reverse=True)
-        return found
+        return found if limit is None else found[: max(limit, 0)]
 
     async def revoke_all(
         self, user_id: UUID, now: datetime, *, except_uid: UUID | None = None

@@ -21,7 +21,6 @@ from afisha_core.domain import _validators as v
 from afisha_core.domain.passwords import check_password_strength
 from afisha_core.errors import (
     InvalidCode,
-    InvalidCredentials,
     NotAuthenticated,
     NotFound,
     RateLimited,
@@ -30,6 +29,7 @@ from afisha_core.errors import (
     TooManyAttempts,
     UsernameTaken,
     ValidationFailed,
+    WrongCurrentPassword,
 )
 from afisha_core.pagination import decode_cursor
 from afisha_core.ports import (
@@ -250,7 +250,8 @@ class AccountService:
     ) -> None:
         """Set a new password after checking the current one; other sessions are revoked.
 
-        Raises :class:`InvalidCredentials` for a wrong current password and
+        Raises :class:`WrongCurrentPassword` (an :class:`InvalidCredentials`) for a wrong
+        current password and
         :class:`WeakPassword` for a weak new one.
         """
         actor = principal.user
@@ -263,7 +264,7 @@ class AccountService:
             if user.credential_version != principal.session.credential_version:
                 raise NotAuthenticated  # the session predates a password change
             if not await self.hasher.verify(user.password_hash, current_password):
-                raise InvalidCredentials("The current password is wrong.")
+                raise WrongCurrentPassword("The current password is wrong.")
             now = self.clock.now()
             version = user.credential_version + 1
             await uow.users.update(
@@ -278,12 +279,13 @@ class AccountService:
         """Delete the caller's own account after checking the password.
 
         Soft delete: every session is revoked, spots are given up (and go to the
-        waitlist). Raises :class:`InvalidCredentials` or :class:`SystemUserProtected`.
+        waitlist). Raises :class:`WrongCurrentPassword` (an :class:`InvalidCredentials`)
+        or :class:`SystemUserProtected`.
         """
         async with self.uow() as uow:
             user = await self._live_user(uow, principal.user.id, lock=True)
             if not await self.hasher.verify(user.password_hash, password):
-                raise InvalidCredentials("The password is wrong.")
+                raise WrongCurrentPassword("The password is wrong.")
             await self._soft_delete(uow, user)
             await uow.commit()
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from afisha_core.domain import LoginSession, User
+from afisha_core.domain import LoginSession, Page, User
 from afisha_core.errors import (
     InvalidCredentials,
     NotAuthenticated,
@@ -17,6 +17,7 @@ from afisha_core.errors import (
     RateLimited,
     ServiceUnavailable,
 )
+from afisha_core.pagination import decode_cursor
 from afisha_core.ports import (
     Clock,
     PasswordHasher,
@@ -27,6 +28,7 @@ from afisha_core.ports import (
 )
 from afisha_core.settings import Settings
 from afisha_core.tokens import hash_token
+from afisha_core.usecases._common import check_limit, make_page
 
 __all__ = ["LoginResult", "Principal", "SessionService", "open_session"]
 
@@ -199,10 +201,20 @@ class SessionService:
                 session = attrs.evolve(session, last_seen_at=now)
             return Principal(user=user, session=session)
 
-    async def list_sessions(self, actor: User) -> list[LoginSession]:
-        """The actor's active sessions, newest first."""
+    async def list_sessions(
+        self, actor: User, *, limit: int = 20, cursor: str | None = None
+    ) -> Page[LoginSession]:
+        """A page of the actor's active sessions, newest first.
+
+        Raises :class:`ValidationFailed` for a ``limit`` outside 1..100 or a bad cursor.
+        """
+        check_limit(limit)
+        before = decode_cursor(cursor) if cursor else None
         async with self.uow() as uow:
-            return list(await uow.sessions.list_active(actor.id, self.clock.now()))
+            rows = await uow.sessions.list_active(
+                actor.id, self.clock.now(), before=before, limit=limit + 1
+            )
+        return make_page(rows, limit, lambda s: (s.created_at, s.uid))
 
     async def revoke(self, actor: User, uid: uuid.UUID) -> None:
         """Revoke one of the actor's sessions.

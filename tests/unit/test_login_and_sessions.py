@@ -9,10 +9,12 @@ from datetime import timedelta
 import attrs
 import pytest
 
+from afisha_core.domain import LoginSession
 from afisha_core.errors import (
     InvalidCredentials,
     NotFound,
     RateLimited,
+    ValidationFailed,
     WeakPassword,
 )
 from afisha_core.settings import Settings
@@ -238,7 +240,7 @@ async def test_a_session_records_user_agent_and_address(world: World) -> None:
     assert stored.user_agent == "Mozilla/5.0 (X11; Linux)"
     assert stored.client_address == "198.51.100.3"
     assert stored.user_id == result.user.id
-    listed = await world.afisha.sessions.list_sessions(result.user)
+    listed = (await world.afisha.sessions.list_sessions(result.user)).items
     assert "Mozilla/5.0 (X11; Linux)" in [s.user_agent for s in listed]
 
 
@@ -264,7 +266,7 @@ async def test_sessions_expire_after_the_session_ttl(ttl: timedelta | None) -> N
 
     world.clock.advance(timedelta(seconds=1))
     await assert_token_rejected(world, result.token)
-    assert await world.afisha.sessions.list_sessions(result.user) == []
+    assert (await world.afisha.sessions.list_sessions(result.user)).items == []
 
 
 async def test_list_sessions_shows_only_active_ones_newest_first() -> None:
@@ -280,7 +282,7 @@ async def test_list_sessions_shows_only_active_ones_newest_first() -> None:
     await world.afisha.sessions.revoke(first.user, third.session.uid)
     world.clock.advance(timedelta(minutes=6))  # t0 + 61 min: the first has expired
 
-    listed = await world.afisha.sessions.list_sessions(first.user)
+    listed = (await world.afisha.sessions.list_sessions(first.user)).items
 
     assert [s.uid for s in listed] == [fourth.session.uid, second.session.uid]
     assert bob.session.uid not in [s.uid for s in listed]
@@ -294,7 +296,7 @@ async def test_revoking_ones_own_session(world: World) -> None:
 
     await assert_token_rejected(world, second.token)
     assert (await principal_of(world, first)).session.uid == first.session.uid
-    assert [s.uid for s in await world.afisha.sessions.list_sessions(first.user)] == [
+    assert [s.uid for s in (await world.afisha.sessions.list_sessions(first.user)).items] == [
         first.session.uid
     ]
     # revoking it again: it is gone
@@ -473,3 +475,25 @@ async def test_a_token_of_a_user_deleted_without_revoking_sessions_is_rejected(
     assert (await stored_session(world, registered.session.uid)).revoked_at is None
 
     await assert_token_rejected(world, registered.token)
+
+
+async def test_sessions_are_listed_in_pages_and_bad_paging_is_refused(world: World) -> None:
+    first = await ann(world)
+    for _ in range(4):
+        world.clock.advance(timedelta(seconds=1))
+        await login(world, "ann")
+
+    seen: list[LoginSession] = []
+    cursor = None
+    for _ in range(5):
+        page = await world.afisha.sessions.list_sessions(first.user, limit=2, cursor=cursor)
+        seen.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert len(seen) == 5
+    assert [s.created_at for s in seen] == sorted((s.created_at for s in seen), reverse=True)
+    for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "not a cursor"}):
+        with pytest.raises(ValidationFailed):
+            await world.afisha.sessions.list_sessions(first.user, **bad)

@@ -166,7 +166,7 @@ async def test_completing_sets_the_password_and_revokes_every_session(world: Wor
 
     await assert_token_rejected(world, first.token)
     await assert_token_rejected(world, second.token)
-    assert await world.afisha.sessions.list_sessions(first.user) == []
+    assert (await world.afisha.sessions.list_sessions(first.user)).items == []
     assert (await principal_of(world, bob)).user.id == bob.user.id
     assert (await login(world, "ann", NEW_PASSWORD)).user.id == first.user.id
     with pytest.raises(InvalidCredentials):

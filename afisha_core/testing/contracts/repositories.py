@@ -631,6 +631,29 @@ class UnitOfWorkContract:
             assert list(await uow.sessions.list_active(user.id, now)) == [newer, older, oldest]
             assert list(await uow.sessions.list_active(stranger.id, now)) == [theirs]
 
+    async def test_list_active_sessions_in_keyset_pages(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """Active sessions page by (created_at, uid) descending with before and limit."""
+        user = make_user()
+        now = T0 + timedelta(days=1)
+        sessions = [
+            make_session(user.id, created_at=T0 + timedelta(minutes=m)) for m in (1, 2, 2, 3)
+        ]
+        await seed(uow_factory, users=[user], sessions=sessions)
+        expected = sorted(sessions, key=lambda s: (s.created_at, s.uid), reverse=True)
+        pages: list[list[LoginSession]] = []
+        before = None
+        async with uow_factory() as uow:
+            for _ in range(MAX_PAGES):
+                page = list(await uow.sessions.list_active(user.id, now, before=before, limit=3))
+                if not page:
+                    break
+                pages.append(page)
+                before = (page[-1].created_at, page[-1].uid)
+        assert [len(p) for p in pages] == [3, 1]
+        assert [s for p in pages for s in p] == expected
+
     async def test_revoke_all_revokes_active_sessions_but_the_exception(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:
