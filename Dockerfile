@@ -29,9 +29,12 @@ COPY afisha_core/ afisha_core/
 COPY adapters/ adapters/
 COPY migrations/ migrations/
 
+# Two distributions: afisha-core (the library) and afisha-server (the adapters and the
+# `afisha` command; adapters/migrations links to ../migrations).
 RUN python -m build --wheel --outdir /wheels . \
- && python -m pip wheel --wheel-dir /wheels --only-binary=:all: \
-        "$(ls /wheels/afisha_core-*.whl)[server]"
+ && python -m build --wheel --outdir /wheels adapters \
+ && python -m pip wheel --wheel-dir /wheels --only-binary=:all: --find-links=/wheels \
+        "$(ls /wheels/afisha_server-*.whl)[server]"
 
 # --- runtime: slim Python, the installed wheels, an unprivileged user ----------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -43,7 +46,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 # The wheels are bind-mounted from the build stage, so none of them stays in a layer.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python -m pip install --no-index --find-links=/wheels "afisha-core[server]" \
+    python -m pip install --no-index --find-links=/wheels "afisha-server[server]" \
  && groupadd --system --gid 10001 afisha \
  && useradd --system --uid 10001 --gid afisha --home-dir /app --create-home \
         --shell /usr/sbin/nologin afisha

@@ -12,7 +12,7 @@ and ``.eml`` mails, under a data folder (a temporary one for the demo,
 ``afisha-data/flask-example`` with ``--serve``). A domain error becomes a JSON answer with the
 error's ``code`` and HTTP ``status``.
 
-    pip install "afisha-core[sqlite,argon2,smtp,s3]" flask
+    pip install "afisha-server[argon2,smtp,s3]" flask
     python examples/other_framework.py            # a demo: starts, calls itself, stops
     python examples/other_framework.py --serve    # http://127.0.0.1:5000 until Ctrl-C
 """

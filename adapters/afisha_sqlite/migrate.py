@@ -41,7 +41,7 @@ def default_migrations_dir() -> Path:
     """Where this adapter's SQL files are.
 
     Inside an installed wheel they sit next to this module (``afisha_sqlite/migrations``,
-    force-included by ``pyproject.toml``); in a source checkout they are the
+    force-included by ``adapters/pyproject.toml``); in a source checkout they are the
     repository's ``migrations/sqlite``.
     """
     packaged = Path(__file__).resolve().parent / "migrations"

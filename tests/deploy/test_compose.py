@@ -284,12 +284,13 @@ def test_the_dockerfile_builds_a_wheel_and_installs_it_in_a_slim_stage() -> None
     build, final = dockerfile_stages()
     build_text, final_text = "\n".join(build), "\n".join(final)
 
-    assert re.search(r"python -m build --wheel", build_text)
+    assert re.search(r"python -m build --wheel --outdir /wheels \.", build_text)
+    assert re.search(r"python -m build --wheel --outdir /wheels adapters", build_text)
     assert re.search(r"pip wheel .*--only-binary=:all:", build_text)
     assert "[server]" in build_text
     assert "slim" in DOCKERFILE.read_text(encoding="utf-8").split("FROM", 1)[0]
     assert re.search(
-        r"pip install --no-index --find-links=/wheels \"afisha-core\[server\]\"", final_text
+        r"pip install --no-index --find-links=/wheels \"afisha-server\[server\]\"", final_text
     )
     assert "from=build" in final_text
 

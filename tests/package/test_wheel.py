@@ -1,10 +1,12 @@
-"""The wheel holds what it must (and nothing else), installs cleanly and runs.
+"""Both wheels hold what they must (and nothing else), install cleanly and run.
 
-The wheel is built from the working tree into a scratch folder, checked file by file,
-then installed with the ``server`` extra into a fresh virtual environment (dependencies
-come from the package index) and used from outside the repository: ``import
-afisha_core``, ``afisha --help``, and ``afisha migrate`` on SQLite, which needs the
-migrations packaged inside ``afisha_sqlite``.
+Two distributions are built from the working tree: ``afisha-core`` (the library alone)
+and ``afisha-server`` (the adapters and the ``afisha`` command). Each is checked file by
+file, then installed into fresh virtual environments (dependencies come from the
+package index) and used from outside the repository: the core alone brings one package
+and no command; the server without its extras explains what to install instead of
+failing with a traceback; with the ``server`` extra, ``afisha --help`` and ``afisha
+migrate`` on SQLite work, which needs the migrations packaged inside ``afisha_sqlite``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from email.message import Message
 from email.parser import Parser
 from pathlib import Path
 
@@ -22,8 +25,7 @@ import pytest
 pytestmark = pytest.mark.package
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = (
-    "afisha_core",
+ADAPTERS = (
     "afisha_postgres",
     "afisha_sqlite",
     "afisha_redis",
@@ -32,6 +34,7 @@ PACKAGES = (
     "afisha_argon2",
     "afisha_starlette",
     "afisha_apscheduler",
+    "afisha_server",
 )
 BUILD_TIMEOUT = 300
 INSTALL_TIMEOUT = 600
@@ -67,19 +70,26 @@ def run(*command: str | Path, cwd: Path, timeout: float, **env: str) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
+def build_wheel(source: Path, out: Path) -> Path:
     run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", out, ROOT,
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", out, source,
         cwd=out, timeout=BUILD_TIMEOUT,
     )  # fmt: skip
-    (built,) = out.glob("afisha_core-*.whl")
+    (built,) = out.glob("*.whl")
     return built
 
 
 @pytest.fixture(scope="module")
-def names(wheel: Path) -> list[str]:
+def core_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(ROOT, tmp_path_factory.mktemp("core"))
+
+
+@pytest.fixture(scope="module")
+def server_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(ROOT / "adapters", tmp_path_factory.mktemp("server"))
+
+
+def names_in(wheel: Path) -> list[str]:
     with zipfile.ZipFile(wheel) as archive:
         return archive.namelist()
 
@@ -89,43 +99,12 @@ def read(wheel: Path, name: str) -> str:
         return archive.read(name).decode()
 
 
-def test_the_wheel_is_named_for_the_source_version(wheel: Path) -> None:
-    assert wheel.name == f"afisha_core-{source_version()}-py3-none-any.whl"
+def metadata_of(wheel: Path, dist_info: str) -> Message:
+    return Parser().parsestr(read(wheel, f"{dist_info}/METADATA"))
 
 
-def test_every_package_is_typed(names: list[str]) -> None:
-    for package in PACKAGES:
-        assert f"{package}/__init__.py" in names, package
-        assert f"{package}/py.typed" in names, package
-
-
-@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
-def test_the_migrations_are_inside_their_adapter(names: list[str], dialect: str) -> None:
-    expected = {
-        f"afisha_{dialect}/migrations/{path.name}"
-        for path in (ROOT / "migrations" / dialect).glob("*.sql")
-    }
-    packaged = {
-        name
-        for name in names
-        if name.startswith(f"afisha_{dialect}/migrations/") and name.endswith(".sql")
-    }
-
-    assert expected
-    assert packaged == expected
-
-
-def test_the_docs_page_and_the_shipped_test_support_are_inside(names: list[str]) -> None:
-    assert "afisha_starlette/docs_page.py" in names  # what GET /docs serves
-    assert "afisha_core/testing/strategies.py" in names
-    assert "afisha_core/testing/contracts/mailer.py" in names
-
-
-def test_nothing_but_the_packages_and_their_metadata(names: list[str]) -> None:
-    dist_info = f"afisha_core-{source_version()}.dist-info"
-    top = {name.split("/", 1)[0] for name in names}
-
-    assert top == {*PACKAGES, dist_info}
+def assert_only(names: list[str], packages: set[str], dist_info: str) -> None:
+    assert {name.split("/", 1)[0] for name in names} == {*packages, dist_info}
     for name in names:
         parts = name.split("/")
         assert "tests" not in parts, name
@@ -134,37 +113,173 @@ def test_nothing_but_the_packages_and_their_metadata(names: list[str]) -> None:
         assert not name.endswith((".pyc", ".orig", ".rej")), name
 
 
-def test_the_metadata(wheel: Path, names: list[str]) -> None:
-    dist_info = f"afisha_core-{source_version()}.dist-info"
-    metadata = Parser().parsestr(read(wheel, f"{dist_info}/METADATA"))
+# --- afisha-core: the library alone -------------------------------------------------
+
+
+def test_the_core_wheel_is_the_library_alone(core_wheel: Path) -> None:
+    version = source_version()
+    dist_info = f"afisha_core-{version}.dist-info"
+    names = names_in(core_wheel)
+
+    assert core_wheel.name == f"afisha_core-{version}-py3-none-any.whl"
+    assert_only(names, {"afisha_core"}, dist_info)
+    assert "afisha_core/py.typed" in names
+    assert "afisha_core/testing/strategies.py" in names
+    assert "afisha_core/testing/contracts/mailer.py" in names
+    assert f"{dist_info}/entry_points.txt" not in names  # no command
+
+
+def test_the_core_metadata(core_wheel: Path) -> None:
+    version = source_version()
+    dist_info = f"afisha_core-{version}.dist-info"
+    metadata = metadata_of(core_wheel, dist_info)
 
     assert metadata["Name"] == "afisha-core"
-    assert metadata["Version"] == source_version()
+    assert metadata["Version"] == version
     assert metadata["License-Expression"] == "MIT"
-    assert f"{dist_info}/licenses/LICENSE" in names
+    assert f"{dist_info}/licenses/LICENSE" in names_in(core_wheel)
     assert metadata["Requires-Python"] == ">=3.11"
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert str(metadata.get_payload()).lstrip().startswith("# Afisha")  # the README
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL", []))
     assert {"Documentation", "Source", "Changelog", "Issues"} <= set(urls)
-    classifiers = metadata.get_all("Classifier", [])
-    assert "Typing :: Typed" in classifiers
-    assert {"server", "testing", "docs"} <= set(metadata.get_all("Provides-Extra", []))
+    assert "Typing :: Typed" in metadata.get_all("Classifier", [])
+    # Development tools are dependency groups, never published extras.
+    assert set(metadata.get_all("Provides-Extra", [])) == {"testing"}
     requires = metadata.get_all("Requires-Dist", [])
-    assert {r.split(";")[0] for r in requires if ";" not in r} == {"attrs>=23.1", "cattrs>=23.2"}
-    entry_points = read(wheel, f"{dist_info}/entry_points.txt")
-    assert "afisha = afisha_starlette.cli:main" in entry_points
+    assert {r for r in requires if "extra ==" not in r} == {
+        "attrs>=23.1",
+        "cattrs>=23.2",
+        "babel>=2.14",
+    }
 
 
-def test_the_wheel_installs_with_the_server_extra_and_runs(wheel: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", venv, cwd=tmp_path, timeout=120)
-    python, afisha = venv / "bin" / "python", venv / "bin" / "afisha"
+# --- afisha-server: the adapters and the command -------------------------------------
+
+
+def test_the_server_wheel_holds_every_adapter_typed(server_wheel: Path) -> None:
+    dist_info = f"afisha_server-{source_version()}.dist-info"
+    names = names_in(server_wheel)
+
+    assert_only(names, set(ADAPTERS), dist_info)
+    for package in ADAPTERS:
+        assert f"{package}/__init__.py" in names, package
+        assert f"{package}/py.typed" in names, package
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_the_migrations_are_inside_their_adapter(server_wheel: Path, dialect: str) -> None:
+    expected = {
+        f"afisha_{dialect}/migrations/{path.name}"
+        for path in (ROOT / "migrations" / dialect).glob("*.sql")
+    }
+    packaged = {
+        name
+        for name in names_in(server_wheel)
+        if name.startswith(f"afisha_{dialect}/migrations/") and name.endswith(".sql")
+    }
+
+    assert expected
+    assert packaged == expected
+
+
+def test_the_server_metadata(server_wheel: Path) -> None:
+    version = source_version()
+    dist_info = f"afisha_server-{version}.dist-info"
+    metadata = metadata_of(server_wheel, dist_info)
+
+    assert metadata["Name"] == "afisha-server"
+    assert metadata["Version"] == version  # released together with the core
+    assert metadata["License-Expression"] == "MIT"
+    requires = metadata.get_all("Requires-Dist", [])
+    assert {r for r in requires if "extra ==" not in r} == {f"afisha-core=={version}"}
+    extras = set(metadata.get_all("Provides-Extra", []))
+    assert {"postgres", "postgres-binary", "redis", "smtp", "s3", "argon2", "scheduler"} <= extras
+    assert {"http", "server", "all"} <= extras
+    postgres = [r for r in requires if "extra == 'postgres'" in r or 'extra == "postgres"' in r]
+    assert postgres
+    assert not [r for r in postgres if "binary" in r]  # libraries choose their own psycopg
+    entry_points = read(server_wheel, f"{dist_info}/entry_points.txt")
+    assert "afisha = afisha_server.command:main" in entry_points
+
+
+# --- installed, each alone -----------------------------------------------------------
+
+
+def fresh_venv(where: Path) -> Path:
+    venv = where / "venv"
+    run(sys.executable, "-m", "venv", venv, cwd=where, timeout=120)
+    return venv
+
+
+def pip_install(venv: Path, *requirements: str | Path, cwd: Path) -> None:
     run(
-        python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        f"{wheel}[server]",
-        cwd=tmp_path, timeout=INSTALL_TIMEOUT,
+        venv / "bin" / "python", "-m", "pip", "install", "--quiet",
+        "--disable-pip-version-check", *requirements,
+        cwd=cwd, timeout=INSTALL_TIMEOUT,
     )  # fmt: skip
+
+
+def installed(venv: Path, cwd: Path) -> set[str]:
+    out = run(
+        venv / "bin" / "python", "-m", "pip", "list", "--format", "freeze",
+        "--disable-pip-version-check", cwd=cwd, timeout=60,
+    )  # fmt: skip
+    return {line.split("==")[0].lower() for line in out.split()} - {"pip", "setuptools"}
+
+
+def test_the_core_installs_alone_with_one_package_and_no_command(
+    core_wheel: Path, tmp_path: Path
+) -> None:
+    venv = fresh_venv(tmp_path)
+    pip_install(venv, core_wheel, cwd=tmp_path)
+
+    out = run(
+        venv / "bin" / "python", "-c",
+        "import afisha_core, afisha_core.app, afisha_core.testing; print(afisha_core.__file__)",
+        cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert Path(out.strip()).is_relative_to(venv)
+    assert not (venv / "bin" / "afisha").exists()
+    site = Path(
+        run(venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
+            cwd=tmp_path, timeout=60).strip()
+    )  # fmt: skip
+    assert not list(site.glob("afisha_[!c]*")), "an adapter package came with the core"
+    assert installed(venv, tmp_path) <= {"afisha-core", "attrs", "cattrs", "babel"} | {
+        "typing-extensions",
+        "typing_extensions",
+        "exceptiongroup",
+    }
+
+
+def test_the_server_without_its_extras_says_what_to_install(
+    core_wheel: Path, server_wheel: Path, tmp_path: Path
+) -> None:
+    venv = fresh_venv(tmp_path)
+    pip_install(venv, "--find-links", core_wheel.parent, server_wheel, cwd=tmp_path)
+
+    result = subprocess.run(  # noqa: S603 - the command this test installed
+        [str(venv / "bin" / "afisha"), "--help"],
+        cwd=tmp_path,
+        env=outside_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "pip install 'afisha-server[server]'" in result.stderr
+
+
+def test_the_server_installs_with_the_server_extra_and_runs(
+    core_wheel: Path, server_wheel: Path, tmp_path: Path
+) -> None:
+    venv = fresh_venv(tmp_path)
+    python, afisha = venv / "bin" / "python", venv / "bin" / "afisha"
+    pip_install(venv, "--find-links", core_wheel.parent, f"{server_wheel}[server]", cwd=tmp_path)
 
     imported = run(
         python, "-c",
@@ -182,8 +297,5 @@ def test_the_wheel_installs_with_the_server_extra_and_runs(wheel: Path, tmp_path
     for command in ("serve", "worker", "migrate", "create-admin", "AFISHA_DATABASE_URL"):
         assert command in help_text, command
 
-    migrated = run(
-        afisha, "migrate", cwd=tmp_path, timeout=60, AFISHA_DATABASE_URL="sqlite:///./afisha.db"
-    )
-    assert "migrations applied" in migrated
+    run(afisha, "migrate", cwd=tmp_path, timeout=60, AFISHA_DATABASE_URL="sqlite:///./afisha.db")
     assert (tmp_path / "afisha.db").is_file()

@@ -81,8 +81,10 @@ def test_importing_the_core_and_its_fakes_loads_no_third_party_package() -> None
 
 
 ADAPTERS = Path(__file__).resolve().parents[2] / "adapters"
-# The composition root is the one place that wires adapters together.
+# The composition root is the one place that wires adapters together: the afisha_server
+# package (and, until they move there, the configuration and wiring modules of the server).
 COMPOSITION_ROOT = {"afisha_starlette/bootstrap.py", "afisha_starlette/cli.py"}
+COMPOSITION_ROOT_PACKAGE = "afisha_server/"
 
 
 def _adapter_modules() -> list[Path]:
@@ -92,7 +94,7 @@ def _adapter_modules() -> list[Path]:
 @pytest.mark.parametrize("path", _adapter_modules(), ids=lambda p: str(p.relative_to(ADAPTERS)))
 def test_an_adapter_never_imports_another_adapter(path: Path) -> None:
     relative = path.relative_to(ADAPTERS).as_posix()
-    if relative in COMPOSITION_ROOT:
+    if relative in COMPOSITION_ROOT or relative.startswith(COMPOSITION_ROOT_PACKAGE):
         return
     own = relative.split("/")[0]
     others = {
