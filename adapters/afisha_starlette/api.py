@@ -471,8 +471,11 @@ _LIMIT = QueryParam(
 _CURSOR = QueryParam(
     name="cursor", schema={"type": "string"}, description="`next_cursor` of the previous page."
 )
+# Enums are components of the document (the response schemas name them too).
 _STATUS = QueryParam(
-    name="status", schema={"type": "string", "enum": [p.value for p in ParticipationStatus]}
+    name="status",
+    schema={"$ref": "#/components/schemas/ParticipationStatus"},
+    description="Only participations with this status.",
 )
 _E = "events"
 
@@ -521,8 +524,8 @@ API_ENDPOINTS: list[Endpoint] = [
              summary="List users", access="admin", response=s.UserList,
              query=(QueryParam(name="q", schema={"type": "string", "maxLength": 200},
                                description="Text in email, username or full name."),
-                    QueryParam(name="role", schema={"type": "string",
-                                                    "enum": [r.value for r in Role]}),
+                    QueryParam(name="role", schema={"$ref": "#/components/schemas/Role"},
+                               description="Only users with this role."),
                     _LIMIT, _CURSOR)),
     Endpoint(method="PATCH", path="/v1/users/{user_id}", handler=set_user_role, tag="users",
              summary="Set a user's role", access="admin", body=s.RolePatchIn,

@@ -56,23 +56,34 @@ _STATUS_TEXT = {
 _OPAQUE_PATH_PARAMS = {"registration_token", "recovery_token", "key", "name"}
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` or null, written so that strict validators and generators agree."""
+    if "type" in schema and isinstance(schema["type"], str) and "enum" not in schema:
+        return {**schema, "type": [schema["type"], "null"]}
+    if "$ref" in schema or "enum" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return {"anyOf": [*schema.get("anyOf", [schema]), {"type": "null"}]}
+
+
+def _enum_schema(tp: type[enum.Enum], components: dict[str, Any]) -> dict[str, Any]:
+    # A named component: generated clients make one enum type of it, and a nullable
+    # one is ``anyOf: [$ref, null]``, which admits null.
+    if tp.__name__ not in components:
+        components[tp.__name__] = {"type": "string", "enum": [m.value for m in tp]}
+        doc = (tp.__doc__ or "").strip().split("\n\n")[0]
+        if doc:
+            components[tp.__name__]["description"] = " ".join(doc.split())
+    return {"$ref": f"#/components/schemas/{tp.__name__}"}
+
+
 def schema_of(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
-    """The JSON Schema of a Python type; attrs classes go to ``components``."""
+    """The JSON Schema of a Python type; attrs classes and enums go to ``components``."""
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
         options = [schema_of(a, components) for a in args if a is not type(None)]
         schema: dict[str, Any] = options[0] if len(options) == 1 else {"anyOf": options}
-        if type(None) in args:
-            if "type" in schema and isinstance(schema["type"], str):
-                schema = {**schema, "type": [schema["type"], "null"]}
-                if "enum" in schema:  # an enum must list null too, or null fails it
-                    schema["enum"] = [*schema["enum"], None]
-            elif "$ref" in schema:
-                schema = {"anyOf": [schema, {"type": "null"}]}
-            else:
-                schema = {"anyOf": [*schema.get("anyOf", [schema]), {"type": "null"}]}
-        return schema
+        return _nullable(schema) if type(None) in args else schema
     if origin is list:
         (item,) = typing.get_args(tp)
         return {"type": "array", "items": schema_of(item, components)}
@@ -86,7 +97,7 @@ def schema_of(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
             components[name] = _object_schema(tp, components)
         return {"$ref": f"#/components/schemas/{name}"}
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return {"type": "string", "enum": [m.value for m in tp]}
+        return _enum_schema(tp, components)
     simple: dict[Any, dict[str, Any]] = {
         str: {"type": "string"},
         int: {"type": "integer"},
