@@ -349,7 +349,7 @@ class FieldProblem:
 
 @attrs.frozen(kw_only=True)
 class Problem:
-    """An RFC 9457 problem document; ``code`` is stable (see API.md)."""
+    """An RFC 9457 problem document; ``code`` is stable (the error codes are listed below)."""
 
     type: str
     title: str
