@@ -49,6 +49,15 @@ class SchemaCheck:
         missing = {"date-time", "uuid"} - set(self._formats.checkers)
         assert not missing, f"the format checker cannot check {missing}"
 
+    def errors(self, schema: dict[str, Any], value: Any) -> list[str]:
+        """What is wrong with ``value`` under ``schema``, a ``$ref`` into the document."""
+        ref = schema.get("$ref", "")
+        assert ref.startswith("#/"), schema
+        validator = Draft202012Validator(
+            {"$ref": _DOCUMENT_URI + ref}, registry=self._registry, format_checker=self._formats
+        )
+        return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(value)]
+
     def _template(self, path: str) -> str | None:
         matches = [template for pattern, template in self._routes if pattern.match(path)]
         # "/v1/sessions/current" matches "/v1/sessions/{uid}" too: the literal one wins.
