@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -57,7 +58,7 @@ def serve(app: ASGIApp, sock: socket.socket) -> Iterator[LiveServer]:
         for _ in range(int(START_TIMEOUT / 0.05)):
             if server.started:
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         else:
             raise AssertionError("uvicorn did not start in time")
         yield LiveServer(url=f"http://{host}:{port}", loop=loop)
