@@ -347,7 +347,7 @@ async def test_my_status_is_null_when_anonymous(api: Api) -> None:
 
 
 async def test_a_cancelled_event_stays_reachable_by_its_id_for_anyone(api: Api) -> None:
-    # API.md, Corrections: links in mails and calendars show the cancellation.
+    # The HTTP contract: links in mails and calendars show the cancellation.
     admin = await api.admin()
     participant = await api.register()
     stranger = await api.register()
@@ -978,7 +978,7 @@ async def test_admins_list_participants_as_json_and_csv(api: Api) -> None:
 
 
 async def test_participants_as_csv_are_every_row_not_one_page(api: Api) -> None:
-    # API.md, Corrections: CSV gives every matching row; the .csv route is the same
+    # The HTTP contract: CSV gives every matching row; the .csv route is the same
     # for clients that cannot send Accept (generated ones).
     admin = await api.admin()
     users = await api.users(25)
