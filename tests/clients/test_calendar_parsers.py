@@ -102,6 +102,11 @@ def _icalendar(data: bytes) -> Instants:
 
 
 def _vobject(data: bytes) -> Instants:
+    # vobject keeps the first zone it saw for a TZID for the whole process: forget
+    # them, so each file is read from its own VTIMEZONE.
+    known: dict[str, Any] = vars(vobject.icalendar)["__tzidMap"]
+    known.clear()
+    vobject.icalendar.registerTzid("UTC", vobject.icalendar.utc)
     vevent: Any = vobject.readOne(data.decode()).vevent
     return vevent.dtstart.value, vevent.dtend.value
 
