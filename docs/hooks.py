@@ -126,9 +126,18 @@ def _cell(text: str) -> str:
 
 
 def _access(operation: dict[str, Any]) -> str:
-    if not operation.get("security"):
+    security = operation.get("security") or []
+    if not security:
         return "anyone"
+    if {} in security:
+        return "anyone (a token adds the caller's own view)"
     return "administrators" if "403" in operation["responses"] else "signed-in users"
+
+
+def _error_codes(response: dict[str, Any]) -> list[str]:
+    """The ``code`` values an error response lists (its examples are named by code)."""
+    content = response.get("content", {}).get("application/problem+json", {})
+    return list(content.get("examples", {}))
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -165,7 +174,8 @@ def _render_operation(method: str, path: str, operation: dict[str, Any]) -> list
             shown = f"`{status}` {response['description']}"
             successes.append(f"{shown}, {shapes}" if shapes else shown)
         else:
-            errors.append(f"`{status}`")
+            codes = ", ".join(f"`{code}`" for code in _error_codes(response))
+            errors.append(f"`{status}` ({codes})" if codes else f"`{status}`")
     out += ["**Success**: " + "; ".join(successes) + ".", ""]
     if errors:
         out += ["**Errors** (problem documents): " + ", ".join(errors) + ".", ""]
@@ -176,6 +186,8 @@ def _render_schema(name: str, schema: dict[str, Any]) -> list[str]:
     out = [f"### {name} {{#{_schema_anchor(name)}}}", ""]
     if schema.get("description"):
         out += [schema["description"], ""]
+    if "enum" in schema:
+        out += ["One of " + ", ".join(f"`{value}`" for value in schema["enum"]) + ".", ""]
     properties = schema.get("properties", {})
     if properties:
         required = set(schema.get("required", []))
@@ -186,6 +198,32 @@ def _render_schema(name: str, schema: dict[str, Any]) -> list[str]:
         ]
         out.append("")
     return out
+
+
+def _render_error_codes(operations: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    """Every error ``code`` with its status and the operations that can answer it."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for _method, _path, op in operations:
+        for status, response in op["responses"].items():
+            for code in _error_codes(response):
+                found.setdefault((code, status), []).append(op["operationId"])
+    out = [
+        "## Error codes",
+        "",
+        "Every error is a problem document whose `code` is one of these; it never changes "
+        "with the language of `detail`. Clients should branch on `code`, not on `detail`.",
+        "",
+        "| code | status | answered by |",
+        "|---|---|---|",
+    ]
+    for (code, status), names in sorted(found.items()):
+        where = (
+            "every endpoint that needs it"
+            if len(names) > 8
+            else ", ".join(f"[`{name}`](#{name})" for name in names)
+        )
+        out.append(f"| `{code}` | {status} | {where} |")
+    return [*out, ""]
 
 
 def render_api(document: dict[str, Any]) -> str:
@@ -199,7 +237,9 @@ def render_api(document: dict[str, Any]) -> str:
         "",
         f"This page is generated when the documentation is built, from the OpenAPI "
         f"{document['openapi']} document that the server serves at `GET /openapi.json` "
-        f"(API version {info['version']}). A running server also renders it at `/docs`. "
+        f"(API version {info['version']}). A running server also shows it at `/docs` in "
+        "Swagger UI (shipped with the server, no outside asset), where each operation can "
+        "be tried out after logging in with **Authorize** and a session token. "
         "Besides the endpoints below, `GET /healthz` answers 200 while the process is up, "
         "and `GET /readyz` answers 200 when the database, the storage, the rate limiter and "
         "the mailer all answer, or 503 naming those that do not.",
@@ -229,6 +269,7 @@ def render_api(document: dict[str, Any]) -> str:
         out += [f"## {tag.capitalize()}", ""]
         for method, path, op in tagged:
             out += _render_operation(method, path, op)
+    out += _render_error_codes(operations)
     out += ["## Schemas", ""]
     for name, schema in document.get("components", {}).get("schemas", {}).items():
         out += _render_schema(name, schema)

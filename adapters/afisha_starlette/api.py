@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from afisha_core.domain import ParticipationStatus, Role, User
-from afisha_core.errors import Forbidden, UnsupportedMediaType, ValidationFailed
+from afisha_core.errors import (
+    CapacityTooLow,
+    EmailTaken,
+    EventFinished,
+    EventFull,
+    EventRejected,
+    Forbidden,
+    InvalidCode,
+    InvalidCredentials,
+    NotFound,
+    RateLimited,
+    RecoveryTokenInvalid,
+    RegistrationNotFound,
+    SystemUserProtected,
+    TooManyAttempts,
+    UnsupportedMediaType,
+    UsernameTaken,
+    ValidationFailed,
+    WeakPassword,
+    WrongCurrentPassword,
+)
 from afisha_core.images import IMAGE_TYPES
 from afisha_core.usecases import UNSET, EventDraft, EventPatch, Principal
 from afisha_starlette import schemas as s
@@ -130,24 +151,24 @@ async def list_sessions(request: Request) -> Response:
     return _page(_rt(request), s.SessionList, items, page.next_cursor)
 
 
-async def delete_current_session(request: Request) -> Response:
+async def logout(request: Request) -> Response:
     await _rt(request).afisha.sessions.logout(await _principal(request))
     return Response(status_code=204)
 
 
-async def delete_session(request: Request) -> Response:
+async def revoke_session(request: Request) -> Response:
     principal = await _principal(request)
     await _rt(request).afisha.sessions.revoke(principal.user, path_uuid(request, "uid"))
     return Response(status_code=204)
 
 
-async def request_recovery(request: Request) -> Response:
+async def request_password_recovery(request: Request) -> Response:
     body: s.RecoveryIn = await _body(request, s.RecoveryIn)
     await _rt(request).afisha.recovery.request(body.email)
     return Response(status_code=202)
 
 
-async def complete_recovery(request: Request) -> Response:
+async def complete_password_recovery(request: Request) -> Response:
     body: s.RecoveryCompleteIn = await _body(request, s.RecoveryCompleteIn)
     await _rt(request).afisha.recovery.complete(
         request.path_params["recovery_token"], body.password
@@ -161,7 +182,7 @@ async def get_me(request: Request) -> Response:
     return _json(_rt(request), s.UserOut.of(user))
 
 
-async def patch_me(request: Request) -> Response:
+async def update_me(request: Request) -> Response:
     principal = await _principal(request)
     body: s.ProfilePatchIn = await _body(request, s.ProfilePatchIn)
     user = await _rt(request).afisha.accounts.update_profile(
@@ -199,7 +220,7 @@ async def list_users(request: Request) -> Response:
     return _page(_rt(request), s.UserList, items, page.next_cursor)
 
 
-async def patch_user(request: Request) -> Response:
+async def set_user_role(request: Request) -> Response:
     admin = await _admin(request)
     body: s.RolePatchIn = await _body(request, s.RolePatchIn)
     user = await _rt(request).afisha.accounts.change_role(
@@ -257,7 +278,7 @@ _NOT_NULL = {"name", "starts_at", "ends_at", "short_description", "description",
              "location", "payment_info"}  # fmt: skip
 
 
-async def patch_event(request: Request) -> Response:
+async def update_event(request: Request) -> Response:
     admin = await _admin(request)
     data = await read_json(request) or {}
     body: s.EventPatchIn = structure_body(_rt(request).converter, data, s.EventPatchIn)
@@ -270,7 +291,7 @@ async def patch_event(request: Request) -> Response:
     return _event(request, view)
 
 
-async def reject_event(request: Request) -> Response:
+async def cancel_event(request: Request) -> Response:
     admin = await _admin(request)
     body: s.RejectIn = await _body(request, s.RejectIn, optional=True)
     view = await _rt(request).afisha.events.reject(
@@ -279,22 +300,30 @@ async def reject_event(request: Request) -> Response:
     return _event(request, view)
 
 
-async def put_event_image(request: Request) -> Response:
+async def set_event_image(request: Request) -> Response:
     admin = await _admin(request)
     runtime = _rt(request)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in IMAGE_TYPES:
-        raise UnsupportedMediaType("Send the image as image/png, image/jpeg or image/webp.")
+    if media not in IMAGE_TYPES and media != "application/octet-stream":
+        raise UnsupportedMediaType(
+            "Send the image as image/png, image/jpeg, image/webp or application/octet-stream."
+        )
     data = await read_body(request, runtime.afisha.settings.max_image_bytes)
-    view = await runtime.afisha.events.set_image(admin, path_uuid(request, "event_id"), data, media)
+    # application/octet-stream says nothing about the type: the content decides.
+    declared = media if media in IMAGE_TYPES else None
+    view = await runtime.afisha.events.set_image(
+        admin, path_uuid(request, "event_id"), data, declared
+    )
     return _event(request, view)
 
 
-async def event_calendar_file(request: Request) -> Response:
+async def get_event_calendar(request: Request) -> Response:
     viewer = await _viewer(request)
     runtime = _rt(request)
     view = await runtime.afisha.events.get(viewer, path_uuid(request, "event_id"))
-    body = event_calendar(view.event, runtime.afisha.settings)
+    body = event_calendar(
+        view.event, runtime.afisha.settings, event_url=runtime.event_url(view.event.id)
+    )
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
@@ -329,7 +358,54 @@ def _wants_csv(request: Request) -> bool:
     return "text/csv" in accept and "application/json" not in accept
 
 
+_CSV_HEADER = ["user_id", "email", "username", "full_name", "status", "created_at",
+               "reminder_queued_at"]  # fmt: skip
+_CSV_PAGE = 100
+
+
+def _csv_row(item: s.ParticipantOut) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow([
+        item.user.id, _cell(item.user.email), _cell(item.user.username),
+        _cell(item.user.full_name), item.status.value, item.created_at.isoformat(),
+        item.reminder_queued_at.isoformat() if item.reminder_queued_at else "",
+    ])  # fmt: skip
+    return out.getvalue()
+
+
+async def _participants_csv(request: Request) -> Response:
+    """Every matching participant as CSV, streamed page by page (not one page)."""
+    admin = await _admin(request)
+    afisha = _rt(request).afisha
+    event_id = path_uuid(request, "event_id")
+    status = query_enum(request, "status", ParticipationStatus)
+    # The first page is read before answering, so an unknown event is still a 404.
+    first = await afisha.events.list_participants(admin, event_id, status=status, limit=_CSV_PAGE)
+
+    async def rows() -> AsyncIterator[str]:
+        out = io.StringIO()
+        csv.writer(out).writerow(_CSV_HEADER)
+        yield out.getvalue()
+        page = first
+        while True:
+            for participant in page.items:
+                yield _csv_row(s.ParticipantOut.of(participant))
+            if page.next_cursor is None:
+                return
+            page = await afisha.events.list_participants(
+                admin, event_id, status=status, limit=_CSV_PAGE, cursor=page.next_cursor
+            )
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="participants-{event_id}.csv"'},
+    )
+
+
 async def list_participants(request: Request) -> Response:
+    if _wants_csv(request):
+        return await _participants_csv(request)
     admin = await _admin(request)
     page = await _rt(request).afisha.events.list_participants(
         admin,
@@ -339,23 +415,14 @@ async def list_participants(request: Request) -> Response:
         cursor=query_cursor(request),
     )
     items = [s.ParticipantOut.of(p) for p in page.items]
-    if _wants_csv(request):
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["user_id", "email", "username", "full_name", "status", "created_at",
-                         "reminder_queued_at"])  # fmt: skip
-        for item in items:
-            writer.writerow([
-                item.user.id, _cell(item.user.email), _cell(item.user.username),
-                _cell(item.user.full_name), item.status.value, item.created_at.isoformat(),
-                item.reminder_queued_at.isoformat() if item.reminder_queued_at else "",
-            ])  # fmt: skip
-        headers = {"Link": f'<?cursor={page.next_cursor}>; rel="next"'} if page.next_cursor else {}
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
     return _page(_rt(request), s.ParticipantList, items, page.next_cursor)
 
 
-async def my_events(request: Request) -> Response:
+async def export_participants_csv(request: Request) -> Response:
+    return await _participants_csv(request)
+
+
+async def list_my_events(request: Request) -> Response:
     principal = await _principal(request)
     page = await _rt(request).afisha.events.list_my_events(
         principal.user,
@@ -407,8 +474,11 @@ _LIMIT = QueryParam(
 _CURSOR = QueryParam(
     name="cursor", schema={"type": "string"}, description="`next_cursor` of the previous page."
 )
+# Enums are components of the document (the response schemas name them too).
 _STATUS = QueryParam(
-    name="status", schema={"type": "string", "enum": [p.value for p in ParticipationStatus]}
+    name="status",
+    schema={"$ref": "#/components/schemas/ParticipationStatus"},
+    description="Only participations with this status.",
 )
 _E = "events"
 
@@ -416,109 +486,129 @@ API_ENDPOINTS: list[Endpoint] = [
     Endpoint(method="POST", path="/v1/registrations", handler=register, tag="accounts",
              summary="Start a registration; a 6-digit code is mailed",
              body=s.RegistrationIn, response=s.RegistrationAccepted, status=202,
-             errors=(409, 429)),
+             errors=(EmailTaken, UsernameTaken, WeakPassword, RateLimited)),
     Endpoint(method="POST", path="/v1/registrations/{registration_token}/confirm",
              handler=confirm_registration, tag="accounts",
              summary="Confirm a registration with its code; logs the new account in",
-             body=s.ConfirmIn, response=s.LoginOut, status=201, errors=(404, 409)),
+             body=s.ConfirmIn, response=s.LoginOut, status=201,
+             errors=(RegistrationNotFound, TooManyAttempts, InvalidCode)),
     Endpoint(method="POST", path="/v1/sessions", handler=login, tag="sessions",
              summary="Log in by email or username", body=s.LoginIn, response=s.LoginOut,
-             status=201, errors=(401, 429)),
+             status=201, errors=(InvalidCredentials, RateLimited)),
     Endpoint(method="GET", path="/v1/sessions", handler=list_sessions, tag="sessions",
              summary="List one's own sessions", access="user", response=s.SessionList,
              query=(_LIMIT, _CURSOR)),
-    Endpoint(method="DELETE", path="/v1/sessions/current", handler=delete_current_session,
+    Endpoint(method="DELETE", path="/v1/sessions/current", handler=logout,
              tag="sessions", summary="Log out: the calling token stops working",
              access="user", status=204),
-    Endpoint(method="DELETE", path="/v1/sessions/{uid}", handler=delete_session,
+    Endpoint(method="DELETE", path="/v1/sessions/{uid}", handler=revoke_session,
              tag="sessions", summary="Revoke one of one's sessions", access="user",
-             status=204, errors=(404,)),
-    Endpoint(method="POST", path="/v1/password-recovery", handler=request_recovery,
+             status=204, errors=(NotFound,)),
+    Endpoint(method="POST", path="/v1/password-recovery", handler=request_password_recovery,
              tag="accounts", summary="Ask for a recovery link (always accepted)",
              body=s.RecoveryIn, status=202, response_media=()),
     Endpoint(method="POST", path="/v1/password-recovery/{recovery_token}",
-             handler=complete_recovery, tag="accounts",
+             handler=complete_password_recovery, tag="accounts",
              summary="Set a new password with a recovery token; revokes every session",
-             body=s.RecoveryCompleteIn, status=204, errors=(404,)),
+             body=s.RecoveryCompleteIn, status=204, errors=(RecoveryTokenInvalid, WeakPassword)),
     Endpoint(method="GET", path="/v1/users/me", handler=get_me, tag="users",
              summary="The caller's account", access="user", response=s.UserOut),
-    Endpoint(method="PATCH", path="/v1/users/me", handler=patch_me, tag="users",
+    Endpoint(method="PATCH", path="/v1/users/me", handler=update_me, tag="users",
              summary="Change one's full name or username", access="user",
-             body=s.ProfilePatchIn, response=s.UserOut, errors=(409,)),
+             body=s.ProfilePatchIn, response=s.UserOut, errors=(UsernameTaken,)),
     Endpoint(method="POST", path="/v1/users/me/password", handler=change_password,
              tag="users", summary="Change one's password; other sessions are revoked",
-             access="user", body=s.PasswordChangeIn, status=204, errors=(403,)),
+             access="user", body=s.PasswordChangeIn, status=204,
+             errors=(WrongCurrentPassword, WeakPassword)),
     Endpoint(method="DELETE", path="/v1/users/me", handler=delete_me, tag="users",
              summary="Delete one's account (soft); all sessions are revoked",
-             access="user", body=s.PasswordIn, status=204, errors=(403, 409)),
+             access="user", body=s.PasswordIn, status=204,
+             errors=(WrongCurrentPassword, SystemUserProtected)),
     Endpoint(method="GET", path="/v1/users", handler=list_users, tag="users",
              summary="List users", access="admin", response=s.UserList,
-             query=(QueryParam(name="q", schema={"type": "string"}),
-                    QueryParam(name="role", schema={"type": "string",
-                                                    "enum": [r.value for r in Role]}),
+             query=(QueryParam(name="q", schema={"type": "string", "maxLength": 200},
+                               description="Text in email, username or full name."),
+                    QueryParam(name="role", schema={"$ref": "#/components/schemas/Role"},
+                               description="Only users with this role."),
                     _LIMIT, _CURSOR)),
-    Endpoint(method="PATCH", path="/v1/users/{user_id}", handler=patch_user, tag="users",
+    Endpoint(method="PATCH", path="/v1/users/{user_id}", handler=set_user_role, tag="users",
              summary="Set a user's role", access="admin", body=s.RolePatchIn,
-             response=s.UserOut, errors=(404, 409)),
+             response=s.UserOut, errors=(NotFound, SystemUserProtected)),
     Endpoint(method="DELETE", path="/v1/users/{user_id}", handler=delete_user, tag="users",
-             summary="Delete a user (soft)", access="admin", status=204, errors=(404, 409)),
+             summary="Delete a user (soft)", access="admin", status=204,
+             errors=(NotFound, SystemUserProtected)),
     Endpoint(method="GET", path="/v1/events", handler=list_events, tag=_E,
              summary="List events by (starts_at, id); by default not cancelled, not ended",
-             response=s.EventList,
+             optional_auth=True, response=s.EventList,
              query=(QueryParam(name="from", schema={"type": "string", "format": "date-time"},
                                description="Events that end after this instant."),
                     QueryParam(name="to", schema={"type": "string", "format": "date-time"},
                                description="Events that start before this instant."),
-                    QueryParam(name="q", schema={"type": "string"},
+                    QueryParam(name="q", schema={"type": "string", "maxLength": 200},
                                description="Text in name, descriptions or location."),
                     QueryParam(name="include_rejected", schema={"type": "boolean"},
                                description="Administrators only."),
                     _LIMIT, _CURSOR),
-             errors=(401, 403)),
+             errors=(Forbidden,)),
     Endpoint(method="GET", path="/v1/events/{event_id}", handler=get_event, tag=_E,
-             summary="One event", response=s.EventOut, errors=(401, 404)),
+             summary="One event (a cancelled one too, with its rejected_at)",
+             optional_auth=True, response=s.EventOut, errors=(NotFound,)),
     Endpoint(method="POST", path="/v1/events", handler=create_event, tag=_E,
              summary="Publish an event", access="admin", body=EventDraft,
              response=s.EventOut, status=201),
-    Endpoint(method="PATCH", path="/v1/events/{event_id}", handler=patch_event, tag=_E,
+    Endpoint(method="PATCH", path="/v1/events/{event_id}", handler=update_event, tag=_E,
              summary="Edit an event; participants are told when time or place change",
-             access="admin", body=s.EventPatchIn, response=s.EventOut, errors=(404, 409)),
-    Endpoint(method="POST", path="/v1/events/{event_id}/reject", handler=reject_event,
+             access="admin", body=s.EventPatchIn, response=s.EventOut,
+             errors=(NotFound, EventRejected, CapacityTooLow)),
+    Endpoint(method="POST", path="/v1/events/{event_id}/reject", handler=cancel_event,
              tag=_E, summary="Cancel an event; every participant is told",
              access="admin", body=s.RejectIn, body_required=False, response=s.EventOut,
-             errors=(404,)),
-    Endpoint(method="PUT", path="/v1/events/{event_id}/image", handler=put_event_image,
+             errors=(NotFound,)),
+    Endpoint(method="PUT", path="/v1/events/{event_id}/image", handler=set_event_image,
              tag=_E, summary="Set the event's picture (PNG, JPEG or WebP, at most 10 MiB)",
-             access="admin", body=bytes, body_media=tuple(IMAGE_TYPES),
-             response=s.EventOut, errors=(404,)),
+             description="The raw bytes of the picture. Its type is read from its content; "
+             "a declared image type must match it, and `application/octet-stream` leaves "
+             "the type to the content.",
+             access="admin", body=bytes, body_media=(*IMAGE_TYPES, "application/octet-stream"),
+             response=s.EventOut, errors=(NotFound,)),
     Endpoint(method="GET", path="/v1/events/{event_id}/calendar.ics",
-             handler=event_calendar_file, tag=_E,
+             handler=get_event_calendar, tag=_E,
              summary="The event as an iCalendar file with a reminder alarm",
-             response_media=("text/calendar",), errors=(401, 404)),
+             description="Anyone with the URL may fetch it (calendar apps send no token); "
+             "a cancelled event answers with `STATUS:CANCELLED`.",
+             optional_auth=True, response_media=("text/calendar",), errors=(NotFound,)),
     Endpoint(method="PUT", path="/v1/events/{event_id}/participation", handler=join_event,
              tag=_E, summary="Join (idempotent); with waitlist=true wait when full",
              access="user", body=s.ParticipationIn, body_required=False,
-             response=s.EventOut, errors=(404, 409)),
+             response=s.EventOut, errors=(NotFound, EventFull, EventRejected, EventFinished)),
     Endpoint(method="DELETE", path="/v1/events/{event_id}/participation",
              handler=leave_event, tag=_E,
              summary="Leave (idempotent); the spot goes to the longest-waiting user",
-             access="user", response=s.EventOut, errors=(404, 409)),
+             access="user", response=s.EventOut, errors=(NotFound, EventFinished)),
     Endpoint(method="GET", path="/v1/events/{event_id}/participants",
              handler=list_participants, tag=_E,
-             summary="Who signed up; Accept: text/csv gives CSV", access="admin",
+             summary="Who signed up; Accept: text/csv gives every row as CSV", access="admin",
+             description="With `Accept: text/csv` the answer is CSV of every matching row "
+             "(not one page); `GET .../participants.csv` is the same without negotiation.",
              response=s.ParticipantList, response_media=("application/json", "text/csv"),
-             query=(_STATUS, _LIMIT, _CURSOR), errors=(404,)),
-    Endpoint(method="GET", path="/v1/users/me/events", handler=my_events, tag=_E,
+             query=(_STATUS, _LIMIT, _CURSOR), errors=(NotFound,)),
+    Endpoint(method="GET", path="/v1/events/{event_id}/participants.csv",
+             handler=export_participants_csv, tag=_E,
+             summary="Every participant matching the filter as CSV", access="admin",
+             response_media=("text/csv",), query=(_STATUS,), errors=(NotFound,)),
+    Endpoint(method="GET", path="/v1/users/me/events", handler=list_my_events, tag=_E,
              summary="Events the caller participates in or waits for", access="user",
              response=s.EventList, query=(_STATUS, _LIMIT, _CURSOR)),
     Endpoint(method="GET", path="/v1/notifications", handler=list_notifications,
              tag="notifications", summary="One's notifications, newest first",
              access="user", response=s.NotificationList,
-             query=(QueryParam(name="unacked", schema={"type": "boolean"}), _LIMIT, _CURSOR)),
+             query=(QueryParam(name="unacked", schema={"type": "boolean"},
+                               description="Only those not yet acknowledged."),
+                    _LIMIT, _CURSOR)),
     Endpoint(method="POST", path="/v1/notifications/{notification_id}/ack",
              handler=ack_notification, tag="notifications",
              summary="Mark a notification as read", access="user",
-             response=s.NotificationOut, errors=(404,)),
+             response=s.NotificationOut, errors=(NotFound,)),
     Endpoint(method="POST", path="/v1/notifications/ack-all", handler=ack_all_notifications,
              tag="notifications", summary="Mark every notification as read", access="user",
              response=s.AckAllOut),

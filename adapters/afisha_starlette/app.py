@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,9 +24,17 @@ import afisha_core
 from afisha_core.errors import AfishaError, NotFound
 from afisha_core.images import IMAGE_TYPES
 from afisha_starlette.api import API_ENDPOINTS
-from afisha_starlette.docs_page import DOCS_HTML, RECOVERY_HTML
+from afisha_starlette.docs_page import (
+    DOCS_ASSETS,
+    DOCS_INIT_JS,
+    RECOVERY_HTML,
+    docs_html,
+    swagger_ui_folder,
+)
 from afisha_starlette.endpoints import Endpoint
+from afisha_starlette.http import path_uuid
 from afisha_starlette.openapi import openapi_document
+from afisha_starlette.pages import event_page_html
 from afisha_starlette.problems import JsonResponse, handle_afisha_error, handle_http, problem
 from afisha_starlette.runtime import Runtime
 from afisha_starlette.schemas import Health
@@ -147,7 +155,7 @@ async def readyz(request: Request) -> Response:
     return JsonResponse(body)
 
 
-async def media(request: Request) -> Response:
+async def get_media(request: Request) -> Response:
     """Serve a picture from local storage (only when storage is local files)."""
     runtime = _runtime(request)
     if not runtime.serve_media:
@@ -175,6 +183,30 @@ async def recovery_page(_request: Request) -> Response:
     return HTMLResponse(RECOVERY_HTML, headers={"Referrer-Policy": "no-referrer"})
 
 
+async def event_page(request: Request) -> Response:
+    """The page about an event that links for people point at (a cancelled one too)."""
+    runtime = _runtime(request)
+    view = await runtime.afisha.events.get(None, path_uuid(request, "event_id"))
+    calendar_url = f"{request.scope.get('root_path', '')}/v1/events/{view.event.id}/calendar.ics"
+    return HTMLResponse(event_page_html(view, calendar_url=calendar_url))
+
+
+async def docs_page(request: Request) -> Response:
+    """Swagger UI on this API's document: "try it out" and bearer login included."""
+    return HTMLResponse(docs_html(request.scope.get("root_path", "")))
+
+
+async def get_docs_asset(request: Request) -> Response:
+    """A file of the docs page: Swagger UI's own (from its package) or the starter script."""
+    name = request.path_params["name"]
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    if name == "afisha-docs.js":
+        return Response(DOCS_INIT_JS, media_type="text/javascript; charset=utf-8", headers=headers)
+    if name not in DOCS_ASSETS:
+        raise NotFound
+    return FileResponse(swagger_ui_folder() / name, media_type=DOCS_ASSETS[name], headers=headers)
+
+
 def _route(endpoint: Endpoint) -> Route:
     if endpoint.method == "GET":
         return Route(endpoint.path, endpoint.handler, methods=["GET"])
@@ -192,18 +224,31 @@ def _route(endpoint: Endpoint) -> Route:
 
 SYSTEM_ENDPOINTS: list[Endpoint] = [
     Endpoint(method="GET", path="/healthz", handler=healthz, tag="system",
-             summary="Liveness: 200 while the process is up", response=Health),
+             operation_id="check_liveness", summary="Liveness: 200 while the process is up",
+             response=Health, uses_services=False),
     Endpoint(method="GET", path="/readyz", handler=readyz, tag="system",
+             operation_id="check_readiness",
              summary="Readiness: 200 when every backing service answers, 503 naming "
-             "those that don't", response=Health),
-    Endpoint(method="GET", path="/media/{key:path}", handler=media, tag="system",
+             "those that don't", response=Health, other_responses=((503, Health),)),
+    Endpoint(method="GET", path="/media/{key:path}", handler=get_media, tag="system",
              summary="A picture, when storage is local files (the app serves it itself)",
-             response_media=tuple(IMAGE_TYPES), response_schema={"type": "string",
-                                                                 "format": "binary"},
-             errors=(404,)),
+             response_media=(*IMAGE_TYPES, "application/octet-stream"),
+             response_schema={"type": "string", "format": "binary"},
+             description="Answers with the picture's own type (PNG, JPEG or WebP).",
+             errors=(NotFound,)),
     Endpoint(method="GET", path="/password-recovery/{recovery_token}", handler=recovery_page,
-             tag="system", summary="The page recovery emails link to (HTML form)",
-             response_media=("text/html",)),
+             tag="pages", summary="The page recovery emails link to (HTML form)",
+             response_media=("text/html",), uses_services=False),
+    Endpoint(method="GET", path="/events/{event_id}", handler=event_page, tag="pages",
+             summary="The page about an event (HTML; a cancelled one says so)",
+             response_media=("text/html",), errors=(NotFound,)),
+    Endpoint(method="GET", path="/docs", handler=docs_page, tag="system",
+             summary="This API in Swagger UI: try it out, log in with a bearer token",
+             response_media=("text/html",), uses_services=False),
+    Endpoint(method="GET", path="/docs/assets/{name}", handler=get_docs_asset, tag="system",
+             summary="A file of the docs page (Swagger UI, shipped with the server)",
+             response_media=("text/css", "text/javascript", "image/png"), errors=(NotFound,),
+             uses_services=False),
 ]  # fmt: skip
 
 
@@ -222,19 +267,21 @@ def create_app(
     background work (the in-process scheduler) and return how to stop it.
     """
 
-    async def openapi(_request: Request) -> Response:
+    async def get_openapi_document(request: Request) -> Response:
+        """The OpenAPI document; mounted under a prefix, its server URL carries the prefix."""
+        root_path = request.scope.get("root_path", "").rstrip("/")
+        if root_path and not public_url.rstrip("/").endswith(root_path):
+            return JsonResponse(
+                {**document, "servers": [{"url": public_url.rstrip("/") + root_path}]}
+            )
         return JsonResponse(document)
-
-    async def docs(_request: Request) -> Response:
-        return HTMLResponse(DOCS_HTML)
 
     endpoints = [
         *API_ENDPOINTS,
         *SYSTEM_ENDPOINTS,
-        Endpoint(method="GET", path="/openapi.json", handler=openapi, tag="system",
-                 summary="This OpenAPI 3.1 document", response_schema={"type": "object"}),
-        Endpoint(method="GET", path="/docs", handler=docs, tag="system",
-                 summary="A human-readable page of this API", response_media=("text/html",)),
+        Endpoint(method="GET", path="/openapi.json", handler=get_openapi_document,
+                 tag="system", summary="This OpenAPI 3.1 document",
+                 response_schema={"type": "object"}, uses_services=False),
     ]  # fmt: skip
     document = openapi_document(endpoints, version=afisha_core.__version__, server_url=public_url)
     routes = [_route(e) for e in endpoints]

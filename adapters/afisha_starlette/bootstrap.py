@@ -127,4 +127,10 @@ async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtim
         clock=clock,
         settings=settings,
     )
-    return Runtime(afisha=afisha, checks=checks, serve_media=serve_media, closers=runtime_closers)
+    return Runtime(
+        afisha=afisha,
+        checks=checks,
+        serve_media=serve_media,
+        closers=runtime_closers,
+        event_url_template=config.event_url,
+    )

@@ -71,6 +71,8 @@ class ServerConfig:
     data_dir: str = "./afisha-data"
     cors_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
+    #: The page about an event that links for people point at (``AFISHA_EVENT_URL``).
+    event_url: str = "{public_url}/events/{id}"
 
     @property
     def outbox_dir(self) -> str:
@@ -105,6 +107,9 @@ class ServerConfig:
         public_url = get("AFISHA_PUBLIC_URL")
         pool_size = get("AFISHA_DB_POOL_SIZE")
         cors = get("AFISHA_CORS_ORIGINS")
+        event_url = get("AFISHA_EVENT_URL")
+        if event_url is not None:
+            _check_event_url(event_url)
         if database_url is not None:
             _url("AFISHA_DATABASE_URL", database_url, ("sqlite", "postgresql", "postgres"))
         if storage_url is not None:
@@ -142,4 +147,20 @@ class ServerConfig:
             data_dir=get("AFISHA_DATA_DIR") or defaults.data_dir,
             cors_origins=tuple(o.strip() for o in (cors or "").split(",") if o.strip()),
             db_pool_size=int(pool_size) if pool_size else defaults.db_pool_size,
+            event_url=event_url or defaults.event_url,
+        )
+
+
+def _check_event_url(template: str) -> None:
+    """An event URL template fills ``{id}`` (and maybe ``{public_url}``) into an http(s) URL."""
+    try:
+        filled = template.format(public_url="http://example.org", id="0")
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(
+            f"AFISHA_EVENT_URL={template!r}: only {{public_url}} and {{id}} may be filled in"
+        ) from None
+    if "{id}" not in template or urlsplit(filled).scheme not in ("http", "https"):
+        raise ConfigError(
+            f"AFISHA_EVENT_URL={template!r}: give an http(s) URL with {{id}}, "
+            "like https://example.org/events/{id}"
         )

@@ -1,51 +1,77 @@
-"""A self-contained API docs page: it renders /openapi.json with no external asset."""
+"""The pages the server renders: the API docs (Swagger UI) and the recovery form.
+
+The docs page is Swagger UI, whose files ship inside the ``swagger-ui-py`` package
+and are served by the app itself (nothing is loaded from another site). Every URL in
+the page is built from the request's root path, so it works mounted under a prefix.
+"""
 
 from __future__ import annotations
 
-__all__ = ["DOCS_HTML", "RECOVERY_HTML"]
+import html
+import importlib.util
+import json
+from pathlib import Path
 
-DOCS_HTML = """<!doctype html>
+__all__ = ["DOCS_ASSETS", "DOCS_INIT_JS", "RECOVERY_HTML", "docs_html", "swagger_ui_folder"]
+
+#: The Swagger UI files the page loads, with their media types.
+DOCS_ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def swagger_ui_folder() -> Path:
+    """The folder of Swagger UI's files inside the installed ``swagger-ui-py`` package."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            "the docs page needs the swagger-ui-py package (pip install afisha[server])"
+        )
+    return Path(spec.origin).parent / "static"
+
+
+def docs_html(root_path: str) -> str:
+    """The docs page for an app mounted at ``root_path`` ("" at the site root)."""
+    base = root_path.rstrip("/")
+    config = json.dumps({"url": f"{base}/openapi.json"})
+    return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Afisha API</title>
-<style>
-body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#222}
-h1{margin-bottom:.2rem} .op{border:1px solid #ddd;border-radius:6px;margin:.6rem 0}
-.op summary{cursor:pointer;padding:.5rem .7rem;display:flex;gap:.8rem;align-items:baseline}
-.m{font:600 13px monospace;min-width:4.5rem} .p{font-family:monospace}
-.GET{color:#0a7} .POST{color:#06c} .PUT{color:#a60} .PATCH{color:#80a} .DELETE{color:#c22}
-.body{padding:0 .9rem .7rem} pre{background:#f6f6f6;padding:.5rem;overflow:auto;font-size:12px}
-.lock{color:#888;font-size:12px} h2{margin-top:1.6rem;text-transform:capitalize}
-</style></head><body>
-<h1>Afisha API</h1><p id="intro">Loading <a href="/openapi.json">/openapi.json</a>...</p>
-<div id="ops"></div>
-<script>
-function el(tag, attrs, ...kids){const e=document.createElement(tag);
-  Object.assign(e, attrs||{}); for(const k of kids){e.append(k)} return e}
-fetch("/openapi.json").then(r=>r.json()).then(doc=>{
-  document.getElementById("intro").textContent=doc.info.description+" Version "+doc.info.version+".";
-  const byTag={};
-  for(const [path,ops] of Object.entries(doc.paths)){for(const [method,op] of Object.entries(ops)){
-    (byTag[op.tags[0]]=byTag[op.tags[0]]||[]).push([method.toUpperCase(),path,op])}}
-  const root=document.getElementById("ops");
-  for(const [tag,ops] of Object.entries(byTag)){root.append(el("h2",{textContent:tag}));
-    for(const [method,path,op] of ops){
-      const summary=el("summary",{},el("span",{className:"m "+method,textContent:method}),
-        el("span",{className:"p",textContent:path}),el("span",{textContent:op.summary}),
-        el("span",{className:"lock",textContent:op.security?"(bearer token)":""}));
-      const body=el("div",{className:"body"});
-      if(op.parameters){body.append(el("p",{textContent:"Parameters: "+
-        op.parameters.map(p=>p.name+" ("+p.in+")").join(", ")}))}
-      if(op.requestBody){body.append(el("p",{textContent:"Body:"}),
-        el("pre",{textContent:JSON.stringify(op.requestBody.content,null,1)}))}
-      body.append(el("p",{textContent:"Responses: "+Object.entries(op.responses)
-        .map(([c,r])=>c+" "+r.description).join("; ")}));
-      root.append(el("details",{className:"op"},summary,body))}}
-  root.append(el("h2",{textContent:"schemas"}),
-    el("pre",{textContent:JSON.stringify(doc.components.schemas,null,1)}));
-});
-</script></body></html>
+<link rel="icon" type="image/png" href="{html.escape(base)}/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="{html.escape(base)}/docs/assets/swagger-ui.css">
+</head><body>
+<div id="swagger-ui" data-config="{html.escape(config)}"></div>
+<noscript>This page needs JavaScript; the API is described by
+<a href="{html.escape(base)}/openapi.json">openapi.json</a>.</noscript>
+<script src="{html.escape(base)}/docs/assets/swagger-ui-bundle.js"></script>
+<script src="{html.escape(base)}/docs/assets/afisha-docs.js"></script>
+</body></html>
 """
+
+
+#: Starts Swagger UI on the document named by the page, with "try it out" on and the
+#: bearer token kept across reloads (the "Authorize" button logs in).
+DOCS_INIT_JS = """\
+"use strict";
+window.addEventListener("load", function () {
+  var root = document.getElementById("swagger-ui");
+  var config = JSON.parse(root.getAttribute("data-config"));
+  window.ui = SwaggerUIBundle({
+    url: config.url,
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    tryItOutEnabled: true,
+    persistAuthorization: true,
+    displayRequestDuration: true,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout"
+  });
+});
+"""
+
 
 RECOVERY_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

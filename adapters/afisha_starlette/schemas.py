@@ -8,6 +8,7 @@ document is generated from the same classes, so the three cannot drift apart.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -348,7 +349,7 @@ class FieldProblem:
 
 @attrs.frozen(kw_only=True)
 class Problem:
-    """An RFC 9457 problem document; ``code`` is stable (see API.md)."""
+    """An RFC 9457 problem document; ``code`` is stable (the error codes are listed below)."""
 
     type: str
     title: str
@@ -364,3 +365,82 @@ class Health:
 
     status: str
     checks: dict[str, str]
+
+
+_EVENT_ID = "5b2f0c3e-8a41-4c55-9d2e-3f1c7a9b6e10"
+_USER_ID = "0e6b1f7a-2c3d-4e5f-8a9b-1c2d3e4f5a6b"
+_SESSION_ID = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
+
+#: One realistic example per main schema, shown in the OpenAPI document (by class name).
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "UserOut": {
+        "id": _USER_ID,
+        "email": "anna@example.org",
+        "username": "anna",
+        "full_name": "Anna Petrova",
+        "role": "USER",
+        "is_system": False,
+        "created_at": "2026-11-20T09:15:00+00:00",
+    },
+    "SessionOut": {
+        "uid": _SESSION_ID,
+        "user_agent": "Mozilla/5.0",
+        "created_at": "2026-11-20T09:15:00+00:00",
+        "last_seen_at": "2026-11-21T18:02:11+00:00",
+        "expires_at": "2026-12-20T09:15:00+00:00",
+        "current": True,
+    },
+    "EventOut": {
+        "id": _EVENT_ID,
+        "name": "Jazz evening",
+        "short_description": "A quartet plays standards.",
+        "description": "Doors open at 18:30.",
+        "starts_at": "2026-12-04T16:00:00+00:00",
+        "ends_at": "2026-12-04T18:00:00+00:00",
+        "timezone": "Europe/Moscow",
+        "image_url": None,
+        "payment_info": "Free entry",
+        "max_participants_count": 40,
+        "location": "Main hall",
+        "created_at": "2026-11-20T09:15:00+00:00",
+        "updated_at": "2026-11-20T09:15:00+00:00",
+        "rejected_at": None,
+        "rejection_reason": None,
+        "participants_count": 12,
+        "waitlist_count": 0,
+        "spots_left": 28,
+        "my_status": None,
+    },
+    "EventDraft": {
+        "name": "Jazz evening",
+        "starts_at": "2026-12-04T19:00:00+03:00",
+        "ends_at": "2026-12-04T21:00:00+03:00",
+        "short_description": "A quartet plays standards.",
+        "timezone": "Europe/Moscow",
+        "location": "Main hall",
+        "max_participants_count": 40,
+    },
+    "NotificationOut": {
+        "id": "3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+        "title": "Jazz evening was moved",
+        "content": "It now starts on 4 December 2026 at 19:00 (Europe/Moscow).",
+        "cta_url": f"http://127.0.0.1:8080/events/{_EVENT_ID}",
+        "cta_label": "View the event",
+        "created_at": "2026-11-22T10:00:00+00:00",
+        "acked_at": None,
+    },
+    "LoginIn": {"login": "anna", "password": "correct horse battery"},
+    "RegistrationIn": {
+        "email": "anna@example.org",
+        "username": "anna",
+        "full_name": "Anna Petrova",
+        "password": "correct horse battery",
+    },
+    "Problem": {
+        "type": "urn:afisha:problem:event_full",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "The event is full.",
+        "code": "event_full",
+    },
+}

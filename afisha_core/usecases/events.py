@@ -299,12 +299,14 @@ class EventService:
     async def get(self, viewer: User | None, event_id: uuid.UUID) -> EventView:
         """One event as ``viewer`` sees it (``None`` for anonymous).
 
-        A cancelled event stays visible to administrators and to people who had
-        joined it; to anyone else it is :class:`NotFound`.
+        A cancelled event stays reachable by its id for anyone (with its
+        ``rejected_at``), so links in mails and calendar subscriptions show the
+        cancellation instead of breaking; listings still leave it out. Raises
+        :class:`NotFound` for an unknown id.
         """
         async with self.uow() as uow:
             view = await uow.events.get_view(event_id, viewer.id if viewer else None)
-        if view is None or not self._may_see(viewer, view):
+        if view is None:
             raise NotFound
         return view
 
@@ -375,12 +377,6 @@ class EventService:
                 query, self.clock.now(), viewer.id if viewer else None
             )
         return make_page(rows, limit, lambda v: (v.event.starts_at, v.event.id))
-
-    @staticmethod
-    def _may_see(viewer: User | None, view: EventView) -> bool:
-        if not view.event.is_rejected:
-            return True
-        return viewer is not None and (viewer.is_admin or view.my_status in _ACTIVE)
 
     @staticmethod
     async def _view(uow: UnitOfWork, event_id: uuid.UUID, actor: User) -> EventView:

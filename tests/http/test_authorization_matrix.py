@@ -153,8 +153,10 @@ CASES = [
          by_caller(401, 403, 403, 204), by_caller(401, 403, 403, 404), intact=user_unchanged),
     Case("get event", "GET", "/v1/events/{event}",
          by_caller(200, 200, 200, 200), by_caller(404, 404, 404, 404)),
+    # A cancelled event stays reachable by its id for anyone (API.md, Corrections), so
+    # links in mails and calendar subscriptions show the cancellation.
     Case("get cancelled event", "GET", "/v1/events/{rejected}",
-         by_caller(404, 200, 404, 200), by_caller(404, 404, 404, 404)),
+         by_caller(200, 200, 200, 200), by_caller(404, 404, 404, 404)),
     Case("edit event", "PATCH", "/v1/events/{event}",
          by_caller(401, 403, 403, 200), by_caller(401, 403, 403, 404),
          json={"name": "Renamed"}, intact=event_unchanged),
@@ -167,7 +169,7 @@ CASES = [
     Case("calendar", "GET", "/v1/events/{event}/calendar.ics",
          by_caller(200, 200, 200, 200), by_caller(404, 404, 404, 404)),
     Case("calendar of cancelled event", "GET", "/v1/events/{rejected}/calendar.ics",
-         by_caller(404, 200, 404, 200), by_caller(404, 404, 404, 404)),
+         by_caller(200, 200, 200, 200), by_caller(404, 404, 404, 404)),
     Case("join", "PUT", "/v1/events/{event}/participation",
          by_caller(401, 200, 200, 200), by_caller(401, 404, 404, 404),
          intact=still_participating),

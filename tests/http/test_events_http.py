@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -345,20 +346,20 @@ async def test_my_status_is_null_when_anonymous(api: Api) -> None:
     assert anonymous["participants_count"] == mine["participants_count"] == 1
 
 
-async def test_a_cancelled_event_is_seen_only_by_its_participants_and_admins(api: Api) -> None:
+async def test_a_cancelled_event_stays_reachable_by_its_id_for_anyone(api: Api) -> None:
+    # The HTTP contract: links in mails and calendars show the cancellation.
     admin = await api.admin()
     participant = await api.register()
     stranger = await api.register()
     event = await api.create_event(admin)
     await api.join(participant, event["id"])
     await reject(api, admin, event["id"])
-    url = f"/v1/events/{event['id']}"
 
-    assert_problem(await api.client.get(url), 404, "not_found")
-    assert_problem(await api.client.get(url, headers=stranger.headers), 404, "not_found")
-    seen = await get_event(api, event["id"], participant)
-    assert seen["rejected_at"] is not None
-    assert (await get_event(api, event["id"], admin))["rejected_at"] is not None
+    for caller in (None, stranger, participant, admin):
+        seen = await get_event(api, event["id"], caller)
+        assert seen["rejected_at"] is not None
+    listed = await api.client.get("/v1/events", headers=stranger.headers)
+    assert event["id"] not in [e["id"] for e in listed.json()["items"]]
 
 
 @pytest.mark.parametrize("event_id", ["00000000-0000-0000-0000-000000000000", "nope"])
@@ -555,7 +556,7 @@ async def test_an_image_is_set(api: Api, data: bytes, content_type: str) -> None
     ("data", "content_type"),
     [
         (PNG, "text/plain"),
-        (PNG, "application/octet-stream"),
+        (b"not an image at all", "application/octet-stream"),
         (JPEG, "image/png"),
         (b"GIF89a" + bytes(20), "image/png"),
         (b"not an image at all", "image/jpeg"),
@@ -690,7 +691,10 @@ async def test_the_calendar_file_is_a_vevent_in_the_event_timezone_with_an_alarm
     assert alarms[0].decoded("TRIGGER") == -timedelta(hours=3)
 
 
-async def test_the_calendar_of_a_cancelled_event_follows_its_visibility(api: Api) -> None:
+async def test_the_calendar_of_a_cancelled_event_answers_anyone_with_the_cancellation(
+    api: Api,
+) -> None:
+    # A calendar app fetches the file without a token: it must see STATUS:CANCELLED.
     admin = await api.admin()
     participant = await api.register()
     event = await api.create_event(admin)
@@ -698,8 +702,76 @@ async def test_the_calendar_of_a_cancelled_event_follows_its_visibility(api: Api
     await reject(api, admin, event["id"])
     url = f"/v1/events/{event['id']}/calendar.ics"
 
-    assert_problem(await api.client.get(url), 404, "not_found")
-    assert (await api.client.get(url, headers=participant.headers)).status_code == 200
+    for headers in ({}, participant.headers):
+        response = await api.client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        (vevent,) = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+        assert str(vevent["STATUS"]) == "CANCELLED"
+
+
+async def test_the_calendar_sequence_grows_with_every_change_and_links_to_a_page(
+    api: Api,
+) -> None:
+    admin = await api.admin()
+    event = await api.create_event(admin)
+    url = f"/v1/events/{event['id']}/calendar.ics"
+
+    async def entry() -> Any:
+        response = await api.client.get(url)
+        assert response.status_code == 200, response.text
+        (vevent,) = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+        return vevent
+
+    sequences = [int(str((await entry())["SEQUENCE"]))]
+    changes: list[tuple[str, dict[str, Any]]] = [
+        ("PATCH", {"name": "Renamed"}),
+        ("PATCH", {"location": "Hall 2"}),
+        ("POST", {"reason": "Rain"}),
+    ]
+    for method, body in changes:
+        api.world.clock.advance(timedelta(seconds=5))
+        path = f"/v1/events/{event['id']}" + ("/reject" if method == "POST" else "")
+        changed = await api.client.request(method, path, json=body, headers=admin.headers)
+        assert changed.status_code == 200, changed.text
+        sequences.append(int(str((await entry())["SEQUENCE"])))
+
+    assert sequences == sorted(set(sequences)), sequences
+    vevent = await entry()
+    assert str(vevent["URL"]).endswith(f"/events/{event['id']}")
+    page = await api.client.get(str(vevent["URL"]))
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "cancelled" in page.text
+
+
+async def test_the_event_page_escapes_what_administrators_wrote(api: Api) -> None:
+    admin = await api.admin()
+    event = await api.create_event(
+        admin, name="<script>alert(1)</script>", location='Hall "A" & <b>B</b>'
+    )
+
+    page = await api.client.get(f"/events/{event['id']}")
+
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "Hall &quot;A&quot; &amp; &lt;b&gt;B&lt;/b&gt;" in page.text
+    assert_problem(await api.client.get(f"/events/{uuid.uuid4()}"), 404, "not_found")
+
+
+async def test_an_image_sent_as_octet_stream_is_recognised_by_its_content(api: Api) -> None:
+    # Generated clients send binary bodies as application/octet-stream.
+    admin = await api.admin()
+    event = await api.create_event(admin)
+
+    response = await api.client.put(
+        f"/v1/events/{event['id']}/image",
+        content=PNG,
+        headers=admin.headers | {"Content-Type": "application/octet-stream"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["image_url"].endswith(".png")
 
 
 # --- participation ------------------------------------------------------------------
@@ -903,6 +975,33 @@ async def test_admins_list_participants_as_json_and_csv(api: Api) -> None:
     assert by_email[going.email]["status"] == "PARTICIPATING"
     assert by_email[waiting.email]["status"] == "WAITLISTED"
     assert len(rows) == len(items)
+
+
+async def test_participants_as_csv_are_every_row_not_one_page(api: Api) -> None:
+    # The HTTP contract: CSV gives every matching row; the .csv route is the same
+    # for clients that cannot send Accept (generated ones).
+    admin = await api.admin()
+    users = await api.users(25)
+    event = await api.create_event(admin)
+    for user in users:
+        await api.join(user, event["id"])
+    base = f"/v1/events/{event['id']}/participants"
+
+    negotiated = await api.client.get(
+        base, params={"limit": "2"}, headers=admin.headers | {"Accept": "text/csv"}
+    )
+    exported = await api.client.get(f"{base}.csv", headers=admin.headers)
+    as_user = await api.client.get(f"{base}.csv", headers=users[0].headers)
+
+    for response in (negotiated, exported):
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].split(";")[0] == "text/csv"
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert sorted(r["user_id"] for r in rows) == sorted(u.id for u in users)
+    assert_problem(as_user, 403, "forbidden")
+    unknown = await api.client.get(f"/v1/events/{uuid.uuid4()}/participants.csv",
+                                   headers=admin.headers)  # fmt: skip
+    assert_problem(unknown, 404, "not_found")
 
 
 async def test_participants_are_paged_and_for_admins_only(api: Api) -> None:

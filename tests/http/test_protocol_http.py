@@ -459,7 +459,7 @@ async def test_every_api_route_is_in_the_openapi_document(world: World, api: Api
 
     api_routes = {op for op in _app_operations(app) if op[1].startswith("/v1/")}
 
-    assert len(api_routes) == 29
+    assert len(api_routes) == 30
     assert api_routes <= _documented(document), api_routes - _documented(document)
 
 
@@ -491,6 +491,22 @@ async def test_docs_page_is_self_contained_html(api: Api) -> None:
     assert "<html" in response.text.lower()
     assert "/openapi.json" in response.text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", response.text)
+
+
+async def test_the_docs_page_loads_swagger_ui_from_the_server_itself(api: Api) -> None:
+    page = (await api.client.get("/docs")).text
+    assets = re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', page)
+
+    assert {"/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"} <= set(assets)
+    for asset in assets:
+        response = await api.client.get(asset)
+        assert response.status_code == 200, asset
+        assert response.content, asset
+    bundle = await api.client.get("/docs/assets/swagger-ui-bundle.js")
+    assert bundle.headers["content-type"].startswith("text/javascript")
+    assert b"SwaggerUIBundle" in bundle.content
+    for unknown in ("index.html", "..%2Fdocs_page.py", "swagger-ui.js.map"):
+        assert_problem(await api.client.get(f"/docs/assets/{unknown}"), 404, "not_found")
 
 
 # --- hostile input is a 4xx, never a 500 --------------------------------------------

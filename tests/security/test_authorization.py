@@ -77,14 +77,19 @@ OWNED = {
     ("DELETE", "/v1/sessions/{uid}"),
     ("POST", "/v1/notifications/{notification_id}/ack"),
 }
-#: Endpoints on events, public until cancelled; then only participants and admins see
-#: them. The attacker never joined the cancelled event: it does not exist for them.
-#: Joining it is 409 event_rejected or 404 (the matrix in tests/http allows both).
+#: Sign-ups of a cancelled event the attacker never joined. (The event itself and its
+#: calendar file stay readable by anyone with the id, so links in mails and calendar
+#: subscriptions show the cancellation; that is tested in tests/http.) Joining it is
+#: 409 event_rejected or 404 (the matrix in tests/http allows both).
 VISIBILITY: dict[tuple[str, str], tuple[int, ...]] = {
-    ("GET", "/v1/events/{event_id}"): (404,),
-    ("GET", "/v1/events/{event_id}/calendar.ics"): (404,),
     ("DELETE", "/v1/events/{event_id}/participation"): (404,),
     ("PUT", "/v1/events/{event_id}/participation"): (404, 409),
+}
+#: Readable by anyone who has the event's id, cancelled or not (what an event page,
+#: a mail link and a calendar subscription need); they change nothing.
+PUBLIC = {
+    ("GET", "/v1/events/{event_id}"),
+    ("GET", "/v1/events/{event_id}/calendar.ics"),
 }
 #: Endpoints whose path segment is a bearer secret, not an id: knowing it is the
 #: authorization (single use, expiry and binding are in test_tokens.py).
@@ -102,10 +107,10 @@ def _key(endpoint: Endpoint) -> tuple[str, str]:
 def test_every_endpoint_with_an_id_is_classified() -> None:
     with_ids = {_key(e) for e in API_ENDPOINTS if _PARAM.search(e.path)}
     admin = {_key(e) for e in ADMIN_ONLY}
-    classified = OWNED | set(VISIBILITY) | CREDENTIALS | admin
+    classified = OWNED | set(VISIBILITY) | PUBLIC | CREDENTIALS | admin
 
     assert with_ids <= classified, sorted(with_ids - classified)
-    sizes = len(OWNED) + len(VISIBILITY) + len(CREDENTIALS) + len(admin)
+    sizes = len(OWNED) + len(VISIBILITY) + len(PUBLIC) + len(CREDENTIALS) + len(admin)
     assert sizes == len(classified), "an endpoint is in two classes"
 
 

@@ -521,7 +521,8 @@ async def test_getting_an_unknown_event_is_not_found(world: World) -> None:
         await world.afisha.events.get(None, uuid.uuid4())
 
 
-async def test_a_cancelled_event_is_seen_only_by_admins_and_its_people(world: World) -> None:
+async def test_a_cancelled_event_stays_reachable_by_its_id_for_anyone(world: World) -> None:
+    # Links in mails and calendar subscriptions show the cancellation, not a 404.
     admin, other_admin = await world.admin(), await world.admin()
     participant, waiting, outsider = await new_users(world, 3)
     view = await world.event(admin, capacity=1)
@@ -529,10 +530,10 @@ async def test_a_cancelled_event_is_seen_only_by_admins_and_its_people(world: Wo
     await world.afisha.participation.join(waiting, view.event.id, waitlist=True)
     await world.afisha.events.reject(admin, view.event.id)
 
-    with pytest.raises(NotFound):
-        await world.afisha.events.get(None, view.event.id)
-    with pytest.raises(NotFound):
-        await world.afisha.events.get(outsider, view.event.id)
+    assert (await world.afisha.events.get(None, view.event.id)).event.rejected_at
+    seen = await world.afisha.events.get(outsider, view.event.id)
+    assert seen.event.rejected_at
+    assert seen.my_status is None
     assert (await world.afisha.events.get(other_admin, view.event.id)).event.rejected_at
     assert (await world.afisha.events.get(participant, view.event.id)).my_status is P
     assert (await world.afisha.events.get(waiting, view.event.id)).my_status is W
