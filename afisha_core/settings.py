@@ -60,7 +60,7 @@ class Settings:
     outbox_backoff_max: timedelta = timedelta(hours=1)
     outbox_max_attempts: int = attrs.field(default=10, validator=attrs.validators.ge(1))
     recovery_path: str = "/password-recovery/{token}"
-    event_path: str = "/v1/events/{event_id}"
+    event_path: str = "/events/{event_id}"
     calendar_path: str = "/v1/events/{event_id}/calendar.ics"
 
     def recovery_url(self, token: str) -> str:

@@ -42,7 +42,7 @@ from afisha_core.app import Afisha
 from afisha_core.clock import SystemClock
 from afisha_core.domain import EventView, User
 from afisha_core.errors import AfishaError
-from afisha_core.testing import InMemoryRateLimiter
+from afisha_core.limiter import InProcessRateLimiter
 from afisha_core.usecases import EventDraft
 from afisha_obstore import ObstoreStorage
 from afisha_smtp import EmlFileMailer
@@ -82,7 +82,7 @@ async def build_afisha(data: Path, stack: AsyncExitStack) -> Afisha:
         uow=database,
         hasher=Argon2PasswordHasher(),
         clock=clock,
-        limiter=InMemoryRateLimiter(clock),  # one process: no Redis needed
+        limiter=InProcessRateLimiter(clock),  # one process: no Redis needed
         storage=ObstoreStorage.local(data / "media"),
         mailer=EmlFileMailer(data / "outbox"),
     )

@@ -38,6 +38,7 @@ class TestJsonlMailer(MailerContract):
         return self.jsonl.read()
 
 
+@pytest.mark.asyncio  # explicit, so the test also runs under pytest-asyncio's strict mode
 async def test_a_file_that_cannot_be_written_is_a_temporary_failure(tmp_path: Path) -> None:
     """A missing folder (or a full disk) must make the outbox retry, not give up."""
     mailer = JsonlMailer(tmp_path / "no such folder" / "mail.jsonl")

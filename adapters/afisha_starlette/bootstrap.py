@@ -15,11 +15,11 @@ from uuid import UUID
 from afisha_argon2 import Argon2PasswordHasher
 from afisha_core.app import Afisha
 from afisha_core.clock import SystemClock
+from afisha_core.limiter import InProcessRateLimiter
 from afisha_core.ports import Mailer, RateLimiter, UnitOfWorkFactory
 from afisha_core.settings import Settings
-from afisha_core.testing.fakes import InMemoryRateLimiter
 from afisha_obstore import ObstoreStorage
-from afisha_postgres import PostgresDatabase
+from afisha_postgres import PostgresDatabase, split_schema
 from afisha_redis import RedisRateLimiter
 from afisha_smtp import EmlFileMailer, SmtpMailer
 from afisha_sqlite import SqliteDatabase
@@ -63,7 +63,11 @@ async def open_database(
         if migrate:
             await sqlite.migrate()
         return sqlite, sqlite.close
-    postgres = PostgresDatabase(config.database_url, max_size=config.db_pool_size)
+    try:
+        conninfo, schema = split_schema(config.database_url)
+    except ValueError as exc:
+        raise ConfigError(f"AFISHA_DATABASE_URL: {exc}") from None
+    postgres = PostgresDatabase(conninfo, schema=schema, max_size=config.db_pool_size)
     if migrate:
         await postgres.migrate()
     await postgres.open()
@@ -103,7 +107,7 @@ async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtim
         checks["rate_limiter"] = redis_limiter.ping
         limiter = redis_limiter
     else:
-        limiter = InMemoryRateLimiter(clock)
+        limiter = InProcessRateLimiter(clock)
 
     mailer: Mailer
     if config.smtp_url:

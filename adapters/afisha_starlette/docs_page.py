@@ -90,7 +90,8 @@ const token = location.pathname.split("/").pop();
 document.getElementById("f").addEventListener("submit", async (e) => {
   e.preventDefault();
   const msg = document.getElementById("msg");
-  const r = await fetch("/v1/password-recovery/" + encodeURIComponent(token), {
+  // Relative, so the page works wherever the API is mounted (/afisha/password-recovery/...).
+  const r = await fetch("../v1/password-recovery/" + encodeURIComponent(token), {
     method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify({password: document.getElementById("pw").value})});
   if (r.status === 204) { msg.textContent = "Done: log in with your new password."; return; }

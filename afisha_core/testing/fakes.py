@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -23,7 +22,8 @@ from urllib.parse import quote
 
 from afisha_core.domain import Email
 from afisha_core.errors import PermanentDeliveryError, TemporaryDeliveryError
-from afisha_core.ports import Clock, RateLimitResult, StoredObject, TokenGenerator
+from afisha_core.limiter import InProcessRateLimiter
+from afisha_core.ports import StoredObject, TokenGenerator
 from afisha_core.tokens import SecretsTokenGenerator
 
 __all__ = [
@@ -84,84 +84,8 @@ class FakeClock:
 
 # --- RateLimiter --------------------------------------------------------------------------
 
-
-class InMemoryRateLimiter:
-    """A :class:`~afisha_core.ports.RateLimiter` holding fixed-window counters in a dict.
-
-    A window starts at the first hit on a key and lasts the ``window`` given with that
-    hit; once the clock reaches its end the counter is gone. Reading and updating a
-    counter happen without an ``await`` in between (and under a lock), so concurrent
-    tasks, or threads, never lose a hit. Counters live only in this process: this is the
-    limiter of tests and of single-process deployments.
-    """
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        # key -> (count, end of the window)
-        self._counters: dict[str, tuple[int, datetime]] = {}
-        self._hits_since_sweep = 0
-
-    async def hit(self, key: str, *, limit: int, window: timedelta) -> RateLimitResult:
-        """Count one hit on ``key``; allowed while the count in the window is ``<= limit``.
-
-        Raises :class:`ValueError` when ``limit < 1`` or ``window`` is not positive.
-        """
-        _check_limits(limit, window)
-        now = self._clock.now()
-        with self._lock:
-            count, ends_at = self._current(key, now)
-            if count == 0:
-                ends_at = now + window
-            count += 1
-            self._counters[key] = (count, ends_at)
-            self._sweep_now_and_then(now)
-        return _result(count, limit, ends_at - now, allowed=count <= limit)
-
-    async def peek(self, key: str, *, limit: int, window: timedelta) -> RateLimitResult:
-        """Like :meth:`hit` without counting: allowed while the count is ``< limit``.
-
-        Raises :class:`ValueError` when ``limit < 1`` or ``window`` is not positive.
-        """
-        _check_limits(limit, window)
-        now = self._clock.now()
-        with self._lock:
-            count, ends_at = self._current(key, now)
-        return _result(count, limit, ends_at - now, allowed=count < limit)
-
-    async def reset(self, key: str) -> None:
-        """Forget the counter of ``key`` (nothing happens if there is none)."""
-        with self._lock:
-            self._counters.pop(key, None)
-
-    def _current(self, key: str, now: datetime) -> tuple[int, datetime]:
-        """Return the live ``(count, ends_at)`` of ``key``, or ``(0, now)`` if none."""
-        entry = self._counters.get(key)
-        if entry is None or now >= entry[1]:
-            return 0, now
-        return entry
-
-    def _sweep_now_and_then(self, now: datetime) -> None:
-        """Drop expired counters, once every ``len(counters)`` hits (amortised O(1))."""
-        self._hits_since_sweep += 1
-        if self._hits_since_sweep < len(self._counters):
-            return
-        self._hits_since_sweep = 0
-        expired = [key for key, (_, ends_at) in self._counters.items() if now >= ends_at]
-        for key in expired:
-            del self._counters[key]
-
-
-def _check_limits(limit: int, window: timedelta) -> None:
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    if window <= timedelta(0):
-        raise ValueError(f"window must be positive, got {window}")
-
-
-def _result(count: int, limit: int, left: timedelta, *, allowed: bool) -> RateLimitResult:
-    retry_after = timedelta(0) if allowed else left
-    return RateLimitResult(allowed=allowed, count=count, limit=limit, retry_after=retry_after)
+#: The in-process limiter of single-process deployments is the one tests use too.
+InMemoryRateLimiter = InProcessRateLimiter
 
 
 # --- ObjectStorage -------------------------------------------------------------------------

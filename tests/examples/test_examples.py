@@ -41,7 +41,13 @@ def run_example(name: str, cwd: Path) -> str:
 
 
 def test_every_example_is_run_by_this_module() -> None:
-    tested = {"in_memory.py", "other_framework.py", "custom_mailer.py", "property_test.py"}
+    tested = {
+        "in_memory.py",
+        "other_framework.py",
+        "custom_mailer.py",
+        "property_test.py",
+        "fastapi_app.py",
+    }
     contract = {"test_custom_mailer.py"}
 
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested | contract
@@ -95,6 +101,8 @@ def test_the_custom_mailer_passes_the_mailer_contract() -> None:
         [
             sys.executable, "-m", "pytest", "examples/test_custom_mailer.py",
             "-p", "no:cacheprovider", "-q", "-rA",
+            # pytest-asyncio's default mode, as in a project that copied the example.
+            "-o", "asyncio_mode=strict",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -121,4 +129,16 @@ def test_property_based_tests_with_the_shipped_strategies(tmp_path: Path) -> Non
         "property holds: every event is listed once on the day it starts locally",
         "property holds: the days are in order",
         "property holds: the badge tells the truth",
+    ]
+
+
+def test_the_fastapi_host_demo(tmp_path: Path) -> None:
+    lines = run_example("fastapi_app.py", tmp_path).splitlines()
+
+    assert lines == [
+        "docs: 200",
+        "openapi servers: http://127.0.0.1:8000/afisha",
+        "events: []",
+        "host users: ann",
+        "me without a token: 401",
     ]

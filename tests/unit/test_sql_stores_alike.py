@@ -31,7 +31,8 @@ def _repository_classes(package: str) -> set[str]:
 
 
 def test_both_stores_have_the_same_modules() -> None:
-    assert _modules(afisha_postgres) == MODULES
+    # PostgreSQL alone also has ``host``: its migrations applied from a host's tooling.
+    assert _modules(afisha_postgres) == MODULES | {"host"}
     assert _modules(afisha_sqlite) == MODULES
 
 

@@ -480,6 +480,8 @@ class ConcurrencyContract:
     is run with both writers at once.
     """
 
+    pytestmark = pytest.mark.asyncio  # also under pytest-asyncio's strict mode
+
     wait: ClassVar[float] = 0.1
     hammer_rounds: ClassVar[int] = 10
 
