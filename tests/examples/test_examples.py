@@ -13,12 +13,13 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from afisha_core.testing.contracts.mailer import MailerContract
-from tests.support.services import in_ci
+from tests.support.services import in_ci, require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -51,6 +52,7 @@ def test_every_example_is_run_by_this_module() -> None:
     contract = {"test_custom_mailer.py"}
 
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested | contract
+    assert (EXAMPLES / "django_app" / "demo.py").is_file()  # run below
 
 
 def test_the_core_in_memory(tmp_path: Path) -> None:
@@ -142,3 +144,48 @@ def test_the_fastapi_host_demo(tmp_path: Path) -> None:
         "host users: ann",
         "me without a token: 401",
     ]
+
+
+def test_the_django_host_migrates_both_databases_and_serves_the_core(tmp_path: Path) -> None:
+    """Django's migrate applies Afisha's schema; async views answer through AsyncClient."""
+    import psycopg  # noqa: PLC0415 - PostgreSQL only for this example
+    from psycopg import sql  # noqa: PLC0415
+
+    url = require_postgres()
+    schema = f"django_{uuid.uuid4().hex[:12]}"
+    try:
+        result = subprocess.run(  # noqa: S603 - this interpreter running an example of the repo
+            [sys.executable, str(EXAMPLES / "django_app" / "demo.py")],
+            cwd=tmp_path,
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("AFISHA_")},
+                "AFISHA_DATABASE_URL": f"{url}?schema={schema}",
+                "HOST_DATA_DIR": str(tmp_path),
+            },
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.splitlines() == [
+            "migrated",
+            "me without a token: 401",
+            "me: boss secrets: []",
+            "events: [('Jazz', None)]",
+            "joined: PARTICIPATING spots left: None",
+            "notes: ['bring a trumpet']",
+        ]
+        assert (tmp_path / "host.sqlite3").is_file()  # the host's own database
+        with psycopg.connect(url) as conn:
+            tables = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                    (schema,),
+                )
+            }
+        assert {"users", "events", "participations"} <= tables  # Afisha's, in its schema
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -1,0 +1,1 @@
+"""A Django app whose async views call the Afisha core."""

@@ -1,0 +1,1 @@
+"""The example host project: Django's settings and URLs."""
