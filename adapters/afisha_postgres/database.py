@@ -11,6 +11,7 @@ from typing import Any, LiteralString, Self
 
 import psycopg
 import psycopg_pool
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 
@@ -71,7 +72,10 @@ class PostgresDatabase:
         options = "-c timezone=UTC"
         if schema:
             options += f" -c search_path={schema},public"
-        kwargs["options"] = options
+        # The URL's own ``options`` (``?options=-csearch_path%3Dafisha``) come last, so
+        # the operator's settings win over ours rather than being dropped.
+        given = str(conninfo_to_dict(conninfo).get("options") or "").strip()
+        kwargs["options"] = f"{options} {given}".strip()
         self._pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] = (
             psycopg_pool.AsyncConnectionPool(
                 conninfo,

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from afisha_core.errors import AfishaError
 from afisha_starlette.config import ConfigError, ServerConfig
+from afisha_starlette.logs import configure_logging, redact, redact_url
 
 __all__ = ["main"]
 
@@ -81,16 +82,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``afisha`` command; return its exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=str(args.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # APScheduler narrates every job run at INFO; our worker logs one line per tick.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    wanted_format = os.environ.get("AFISHA_LOG_FORMAT", "").strip().lower()
+    configure_logging(str(args.log_level), "json" if wanted_format == "json" else "text")
     try:
         config = ServerConfig.from_env(os.environ)
     except ConfigError as exc:
-        print(f"afisha: configuration error: {exc}", file=sys.stderr)
+        _fail(f"configuration error: {exc}")
         return 2
     commands: dict[str, Callable[[argparse.Namespace, ServerConfig], int]] = {
         "serve": _serve,
@@ -101,13 +98,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args, config)
     except ConfigError as exc:
-        print(f"afisha: configuration error: {exc}", file=sys.stderr)
+        _fail(f"configuration error: {exc}")
         return 2
     except AfishaError as exc:
-        print(f"afisha: {exc.code}: {exc.detail}", file=sys.stderr)
+        _fail(f"{exc.code}: {exc.detail}")
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(message: str) -> None:
+    """Say why the command stops (credentials removed), as a log line in JSON mode."""
+    if os.environ.get("AFISHA_LOG_FORMAT", "").strip().lower() == "json":
+        logger.error(redact(message))
+    else:
+        print(f"afisha: {redact(message)}", file=sys.stderr)
+
+
+def _say(config: ServerConfig, text: str) -> None:
+    """Tell the operator something: printed, or one JSON log line per line in JSON mode."""
+    for line in text.splitlines():
+        if config.log_format == "json":
+            logger.info(redact(line))
+        else:
+            print(redact(line), flush=True)
 
 
 def _run(coro: Awaitable[int]) -> int:
@@ -146,17 +160,23 @@ def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
             )
             server = uvicorn.Server(
                 uvicorn.Config(
-                    app, host=args.host, port=args.port, log_level="warning", lifespan="on"
+                    app,
+                    host=args.host,
+                    port=args.port,
+                    log_level="warning",
+                    lifespan="on",
+                    log_config=None,
                 )
             )
             where = f"http://{args.host}:{args.port}"
             scheduler = "off" if args.no_scheduler else f"every {config.scheduler_interval}"
-            print(
+            mail = redact_url(config.smtp_url) if config.smtp_url else config.outbox_dir + "/*.eml"
+            _say(
+                config,
                 f"Afisha API on {where}/v1 (docs: {where}/docs, OpenAPI: {where}/openapi.json)\n"
-                f"database: {config.database_url}  storage: {config.storage_url}  "
-                f"mail: {config.smtp_url or config.outbox_dir + '/*.eml'}  "
-                f"scheduler: {scheduler}",
-                flush=True,
+                f"database: {redact_url(config.database_url)}  "
+                f"storage: {redact_url(config.storage_url)}  "
+                f"mail: {mail}  scheduler: {scheduler}",
             )
             await server.serve()
         finally:
