@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import attrs
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from afisha_core.domain import ParticipationStatus, Role, User
-from afisha_core.errors import Forbidden, UnsupportedMediaType, ValidationFailed
+from afisha_core.domain.views import Page, Participant
+from afisha_core.errors import Forbidden, RateLimited, UnsupportedMediaType, ValidationFailed
 from afisha_core.images import IMAGE_TYPES
 from afisha_core.usecases import UNSET, EventDraft, EventPatch, Principal
 from afisha_starlette import schemas as s
@@ -92,8 +94,27 @@ def _page(runtime: Runtime, cls: type[Any], items: list[Any], cursor: str | None
 # --- accounts and sessions ---------------------------------------------------------------
 
 
+async def _limit_mail_by_address(request: Request) -> None:
+    """Count a request that makes the server send mail against the client address.
+
+    The per-email limits stop mail bombing of one address; this one stops a single
+    client from making the server mail any number of addresses. Past it: 429.
+    """
+    _agent, address = _client(request)
+    if address is None:
+        return
+    afisha = _rt(request).afisha
+    limit = afisha.settings.mail_requests_per_address
+    result = await afisha.limiter.hit(
+        f"mail-requests:address:{address}", limit=limit.count, window=limit.window
+    )
+    if not result.allowed:
+        raise RateLimited(result.retry_after, "Too many requests that send mail; try again later.")
+
+
 async def register(request: Request) -> Response:
     body: s.RegistrationIn = await _body(request, s.RegistrationIn)
+    await _limit_mail_by_address(request)
     token = await _rt(request).afisha.accounts.register(
         body.email, body.username, body.full_name, body.password
     )
@@ -141,6 +162,7 @@ async def delete_session(request: Request) -> Response:
 
 async def request_recovery(request: Request) -> Response:
     body: s.RecoveryIn = await _body(request, s.RecoveryIn)
+    await _limit_mail_by_address(request)
     await _rt(request).afisha.recovery.request(body.email)
     return Response(status_code=202)
 
@@ -327,30 +349,56 @@ def _wants_csv(request: Request) -> bool:
     return "text/csv" in accept and "application/json" not in accept
 
 
+_CSV_PAGE = 100
+
+
 async def list_participants(request: Request) -> Response:
     admin = await _admin(request)
-    page = await _rt(request).afisha.events.list_participants(
-        admin,
-        path_uuid(request, "event_id"),
-        status=query_enum(request, "status", ParticipationStatus),
-        limit=query_limit(request),
-        cursor=query_cursor(request),
-    )
-    items = [s.ParticipantOut.of(p) for p in page.items]
+    event_id = path_uuid(request, "event_id")
+    status = query_enum(request, "status", ParticipationStatus)
+    limit = query_limit(request)
+    cursor = query_cursor(request)
+    events = _rt(request).afisha.events
+    page = await events.list_participants(
+        admin, event_id, status=status, limit=_CSV_PAGE if _wants_csv(request) else limit,
+        cursor=cursor,
+    )  # fmt: skip
     if _wants_csv(request):
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["user_id", "email", "username", "full_name", "status", "created_at",
-                         "reminder_queued_at"])  # fmt: skip
-        for item in items:
+        return StreamingResponse(
+            _participants_csv(page, lambda after: events.list_participants(
+                admin, event_id, status=status, limit=_CSV_PAGE, cursor=after)),
+            media_type="text/csv; charset=utf-8",
+        )  # fmt: skip
+    items = [s.ParticipantOut.of(p) for p in page.items]
+    return _page(_rt(request), s.ParticipantList, items, page.next_cursor)
+
+
+async def _participants_csv(
+    first: Page[Participant], next_page: Callable[[str], Awaitable[Page[Participant]]]
+) -> AsyncIterator[str]:
+    """Every matching participant as CSV, page after page (API.md: all rows, streamed).
+
+    The first page is read before the response starts, so a bad request is still a
+    problem document; the following pages are read while the rows go out.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["user_id", "email", "username", "full_name", "status", "created_at",
+                     "reminder_queued_at"])  # fmt: skip
+    page = first
+    while True:
+        for item in (s.ParticipantOut.of(p) for p in page.items):
             writer.writerow([
                 item.user.id, _cell(item.user.email), _cell(item.user.username),
                 _cell(item.user.full_name), item.status.value, item.created_at.isoformat(),
                 item.reminder_queued_at.isoformat() if item.reminder_queued_at else "",
             ])  # fmt: skip
-        headers = {"Link": f'<?cursor={page.next_cursor}>; rel="next"'} if page.next_cursor else {}
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
-    return _page(_rt(request), s.ParticipantList, items, page.next_cursor)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        if not page.next_cursor:
+            return
+        page = await next_page(page.next_cursor)
 
 
 async def my_events(request: Request) -> Response:
