@@ -79,6 +79,12 @@ class ServerConfig:
     log_format: str = "text"
     metrics_token: str | None = None
     tracing: bool = False
+    heartbeat_file: str | None = None
+
+    @property
+    def heartbeat_path(self) -> str:
+        """The worker's heartbeat file (``AFISHA_HEARTBEAT_FILE``, or under the data dir)."""
+        return self.heartbeat_file or f"{self.data_dir.rstrip('/')}/worker-heartbeat.json"
 
     def listening_on(self, host: str, port: int) -> ServerConfig:
         """The configuration for a server on ``host:port``.
@@ -169,5 +175,6 @@ class ServerConfig:
             db_pool_size=int(pool_size) if pool_size else defaults.db_pool_size,
             log_format=log_format,
             metrics_token=get("AFISHA_METRICS_TOKEN"),
+            heartbeat_file=get("AFISHA_HEARTBEAT_FILE"),
             tracing=tracing in ("true", "1", "yes") or bool(get("OTEL_EXPORTER_OTLP_ENDPOINT")),
         )

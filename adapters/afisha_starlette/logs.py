@@ -3,7 +3,7 @@
 Every line goes through :func:`redact`, whatever logger wrote it (ours, uvicorn's,
 APScheduler's, a traceback): any ``scheme://user:password@`` in it loses its
 ``user:password@``. ``AFISHA_LOG_FORMAT=json`` makes every line a JSON object with
-``time``, ``level``, ``logger`` and ``message``, plus the request fields of access
+``time``, ``level``, ``logger``, ``message`` and ``pid``, plus the request fields of access
 lines (``request_id``, ``method``, ``route``, ``path``, ``status``, ``duration_ms``).
 """
 
@@ -72,6 +72,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": redact(record.getMessage()),
+            "pid": record.process,
         }
         for name in _FIELDS:
             value = getattr(record, name, None)

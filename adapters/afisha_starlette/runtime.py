@@ -9,6 +9,7 @@ import cattrs
 
 from afisha_core.app import Afisha
 from afisha_core.serialization import make_converter
+from afisha_starlette.metrics import Backlog
 
 __all__ = ["Check", "Runtime"]
 
@@ -24,7 +25,8 @@ class Runtime:
     whether the app itself serves ``/media/...`` (storage on local files);
     ``closers`` run on shutdown, last first. ``wake_mail``, when set, is called after
     every successful write request, so mail someone waits for (a registration code)
-    goes out at once rather than at the next scheduler tick.
+    goes out at once rather than at the next scheduler tick. ``backlog``, when set,
+    reads what waits for the worker (outbox, reminders) for ``/metrics``.
     """
 
     afisha: Afisha
@@ -32,6 +34,7 @@ class Runtime:
     serve_media: bool = False
     closers: list[Callable[[], Awaitable[None]]] = attrs.field(factory=list)
     wake_mail: Callable[[], None] | None = None
+    backlog: Backlog | None = None
     converter: cattrs.Converter = attrs.field(
         factory=lambda: make_converter(forbid_extra_keys=True)
     )
