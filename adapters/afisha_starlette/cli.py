@@ -240,6 +240,7 @@ def _serve_one(
 ) -> int:
     from afisha_server.asgi import create_app  # noqa: PLC0415
     from afisha_starlette.bootstrap import build_runtime  # noqa: PLC0415
+    from afisha_starlette.tracing import instrument_databases  # noqa: PLC0415
 
     # uvicorn handles SIGTERM itself and, once it has shut down, raises the signal
     # again for the previous handler. With the default one the process would die right
@@ -250,6 +251,8 @@ def _serve_one(
     async def serve() -> int:
         # Built before the server starts, so a bad variable or an unreachable
         # service stops us with a clear message instead of a startup traceback.
+        if config.tracing:
+            instrument_databases()  # before the database is opened, or it is not traced
         runtime = await build_runtime(config, migrate=False)
         try:
             app = create_app(config, scheduler=not args.no_scheduler, runtime=runtime)

@@ -1,4 +1,7 @@
-"""Optional OpenTelemetry tracing: a span per HTTP request and per database statement.
+"""Optional OpenTelemetry tracing: a span per HTTP request and per PostgreSQL statement.
+
+(SQLite statements are not traced: the adapter runs them with ``Connection.execute``,
+which OpenTelemetry's sqlite3 instrumentation does not see.)
 
 Installed with the ``otel`` extra and switched on by ``AFISHA_TRACING=true`` or by
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the standard ``OTEL_*`` variables configure the
@@ -14,11 +17,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-__all__ = ["setup_tracing", "tracing_available"]
+__all__ = ["instrument_databases", "setup_tracing", "tracing_available"]
 
 logger = logging.getLogger("afisha")
 
 _instrumented = False
+_default_provider: Any | None = None
 
 
 def tracing_available() -> bool:
@@ -31,24 +35,13 @@ def tracing_available() -> bool:
     return True
 
 
-def setup_tracing(app: Starlette, provider: Any | None = None) -> bool:
-    """Trace ``app``'s requests and every psycopg and sqlite3 statement.
-
-    ``provider`` is an OpenTelemetry ``TracerProvider`` (tests give one with an
-    in-memory exporter); by default one exporting over OTLP/HTTP is made when
-    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, else the global provider is used.
-    Returns ``False`` (after a warning) when the ``otel`` extra is missing.
-    """
-    global _instrumented  # noqa: PLW0603 - database drivers are instrumented once per process
-    if not tracing_available():
-        logger.warning("tracing asked for, but the otel extra is not installed: no spans")
-        return False
-    from opentelemetry import trace  # noqa: PLC0415
-    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware  # noqa: PLC0415
-    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor  # noqa: PLC0415
-    from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor  # noqa: PLC0415
-
-    if provider is None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+def _provider(provider: Any | None) -> Any | None:
+    """``provider``, or one exporting over OTLP/HTTP when an endpoint is configured."""
+    global _default_provider  # noqa: PLW0603 - one exporter per process
+    if provider is not None or not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return provider
+    if _default_provider is None:
+        from opentelemetry import trace  # noqa: PLC0415
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
             OTLPSpanExporter,
         )
@@ -63,14 +56,45 @@ def setup_tracing(app: Starlette, provider: Any | None = None) -> bool:
         )
         made.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(made)
-        provider = made
+        _default_provider = made
+    return _default_provider
+
+
+def instrument_databases(provider: Any | None = None) -> bool:
+    """Trace every psycopg (PostgreSQL) statement (once per process).
+
+    Connections opened before this call are not traced: call it before the runtime
+    is built. Returns ``False`` (after a warning) when the ``otel`` extra is missing.
+    """
+    global _instrumented  # noqa: PLW0603 - database drivers are instrumented once per process
+    if not tracing_available():
+        logger.warning("tracing asked for, but the otel extra is not installed: no spans")
+        return False
+    if _instrumented:
+        return True
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor  # noqa: PLC0415
+
+    provider = _provider(provider)
+    PsycopgInstrumentor().instrument(tracer_provider=provider, enable_commenter=False)
+    _instrumented = True
+    return True
+
+
+def setup_tracing(app: Starlette, provider: Any | None = None) -> bool:
+    """Trace ``app``'s requests, and the database statements (:func:`instrument_databases`).
+
+    ``provider`` is an OpenTelemetry ``TracerProvider`` (tests give one with an
+    in-memory exporter); by default one exporting over OTLP/HTTP is made when
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, else the global provider is used.
+    Returns ``False`` (after a warning) when the ``otel`` extra is missing.
+    """
+    if not instrument_databases(provider):
+        return False
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware  # noqa: PLC0415
+
     app.add_middleware(
         OpenTelemetryMiddleware,
-        tracer_provider=provider,
+        tracer_provider=_provider(provider),
         exclude_spans=["receive", "send"],
     )
-    if not _instrumented:
-        PsycopgInstrumentor().instrument(tracer_provider=provider, enable_commenter=False)
-        SQLite3Instrumentor().instrument(tracer_provider=provider)
-        _instrumented = True
     return True
