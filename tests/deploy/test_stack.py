@@ -355,6 +355,11 @@ def test_the_compose_deployment_runs_as_separate_processes(
         assert joined.json()["my_status"] == "PARTICIPATING"
         assert joined.json()["image_url"] == image_url
 
+    # The worker's compose health check, run as compose runs it (in the worker's place).
+    health = [str(part) for part in compose()["services"]["worker"]["healthcheck"]["test"]]
+    assert health[:2] == ["CMD", "afisha"]
+    run([*AFISHA, *health[2:]], env, tmp_path)
+
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again so that the
     # exit status says what stopped it; the worker returns 0 from run_forever.
     assert api.stop() in {0, -signal.SIGTERM}, api.output()
