@@ -32,6 +32,7 @@ PACKAGES = (
     "afisha_argon2",
     "afisha_starlette",
     "afisha_apscheduler",
+    "afisha_server",
 )
 BUILD_TIMEOUT = 300
 INSTALL_TIMEOUT = 600
