@@ -53,6 +53,10 @@ class Settings:
     recoveries_per_email: Limit = Limit(count=3, window=timedelta(hours=1))
     login_attempts_per_account: Limit = Limit(count=10, window=timedelta(minutes=15))
     login_attempts_per_address: Limit = Limit(count=50, window=timedelta(minutes=15))
+    #: Requests that make the server send mail (registration, recovery) per client address.
+    mail_requests_per_address: Limit = Limit(count=20, window=timedelta(hours=1))
+    #: The longest an event may last (a longer one is a typo: 422).
+    max_event_duration: timedelta = timedelta(days=366)
     reminder_batch_size: int = attrs.field(default=500, validator=attrs.validators.ge(1))
     outbox_batch_size: int = attrs.field(default=50, validator=attrs.validators.ge(1))
     outbox_lease: timedelta = timedelta(minutes=5)

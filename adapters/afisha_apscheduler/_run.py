@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ async def run_forever(
     shutdown_timeout: timedelta = DEFAULT_SHUTDOWN_TIMEOUT,
     stop: asyncio.Event | None = None,
     signals: Iterable[signal.Signals] = STOP_SIGNALS,
+    on_tick: Callable[[str, bool], None] | None = None,
 ) -> None:
     """Run a :class:`Worker` until SIGINT or SIGTERM (or ``stop`` is set), then shut down.
 
@@ -36,7 +37,7 @@ async def run_forever(
     only ``stop`` (or cancelling the call) ends it. Shutdown is graceful: the ticks in
     hand finish their batch, up to ``shutdown_timeout``. The handlers are removed as
     shutdown begins, so a second signal gets the previous behaviour (the process ends
-    at once). Returns once the worker stopped.
+    at once). Returns once the worker stopped. ``on_tick`` is the :class:`Worker`'s.
     """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event() if stop is None else stop
@@ -57,7 +58,7 @@ async def run_forever(
             logger.warning("cannot handle %s here; stop the worker another way", signum.name)
         else:
             installed[signum] = previous
-    worker = Worker(afisha, interval, shutdown_timeout=shutdown_timeout)
+    worker = Worker(afisha, interval, shutdown_timeout=shutdown_timeout, on_tick=on_tick)
     try:
         worker.start()
         await stop.wait()

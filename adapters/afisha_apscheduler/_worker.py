@@ -55,7 +55,9 @@ class Worker:
     >>> await worker.shutdown()
 
     or ``async with Worker(afisha, interval): ...``. A worker starts once; after
-    :meth:`shutdown`, build a new one.
+    :meth:`shutdown`, build a new one. ``on_tick(name, ok)``, when given, is called
+    after every tick (``"reminders"`` or ``"mail"``; ``ok`` false when it failed): the
+    ``afisha worker`` command writes its heartbeat file there.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class Worker:
         *,
         misfire_grace: timedelta | None = None,
         shutdown_timeout: timedelta = DEFAULT_SHUTDOWN_TIMEOUT,
+        on_tick: Callable[[str, bool], None] | None = None,
     ) -> None:
         if interval <= timedelta(0):
             raise ValueError(f"interval must be positive, got {interval}")
@@ -80,6 +83,7 @@ class Worker:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._in_hand: set[asyncio.Task[object]] = set()
+        self._on_tick = on_tick
 
     def __repr__(self) -> str:
         return f"Worker(interval={self._interval}, running={self.running})"
@@ -227,6 +231,7 @@ class Worker:
             raise RuntimeError("a tick must run in an asyncio task")
         self._in_hand.add(task)
         started = time.perf_counter()
+        ok = False
         try:
             summary = await tick()
         except ServiceUnavailable as exc:
@@ -241,6 +246,12 @@ class Worker:
         except Exception:  # any failure: log it, the scheduler and the next tick go on
             logger.exception("%s: tick failed; trying again next tick", name)
         else:
+            ok = True
             logger.info("%s: %s (%.2f s)", name, summary, time.perf_counter() - started)
         finally:
             self._in_hand.discard(task)
+            if self._on_tick is not None:
+                try:
+                    self._on_tick(name, ok)
+                except Exception:  # a heartbeat that cannot be written must not stop ticks
+                    logger.exception("%s: the tick hook failed", name)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, LiteralString, Self
 
 import psycopg
 import psycopg_pool
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow, dict_row, tuple_row
 
 from afisha_core.migrations import Migration
 from afisha_postgres.errors import translate_errors
-from afisha_postgres.migrate import apply_migrations
+from afisha_postgres.migrate import applied_versions, apply_migrations
 from afisha_postgres.repositories import (
     Events,
     Notifications,
@@ -71,7 +73,10 @@ class PostgresDatabase:
         options = "-c timezone=UTC"
         if schema:
             options += f" -c search_path={schema},public"
-        kwargs["options"] = options
+        # The URL's own ``options`` (``?options=-csearch_path%3Dafisha``) come last, so
+        # the operator's settings win over ours rather than being dropped.
+        given = str(conninfo_to_dict(conninfo).get("options") or "").strip()
+        kwargs["options"] = f"{options} {given}".strip()
         self._pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] = (
             psycopg_pool.AsyncConnectionPool(
                 conninfo,
@@ -122,16 +127,57 @@ class PostgresDatabase:
         """A new unit of work (one transaction on one pooled connection)."""
         return PostgresUnitOfWork(self._pool, self._returned_at)
 
-    async def migrate(self, directory: Path | None = None) -> list[Migration]:
+    async def migrate(
+        self, directory: Path | None = None, *, dry_run: bool = False
+    ) -> list[Migration]:
         """Apply the migrations this database lacks (creating ``schema`` if needed).
 
-        Uses a dedicated connection outside the pool. Returns what was applied.
+        Uses a dedicated connection outside the pool. Returns what was applied (with
+        ``dry_run``: what would be, applying nothing).
         """
         with translate_errors():
             conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
         async with conn:
             with translate_errors():
-                return await apply_migrations(conn, directory, create_schema=self.schema)
+                return await apply_migrations(
+                    conn, directory, create_schema=self.schema, dry_run=dry_run
+                )
+
+    async def applied_migrations(self) -> list[int]:
+        """The migration versions this database has applied."""
+        with translate_errors():
+            conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
+        async with conn:
+            with translate_errors():
+                return await applied_versions(conn)
+
+    async def backlog(self, now: datetime, reminder_lead: timedelta) -> dict[str, float]:
+        """What waits for the worker, for monitoring (one read-only query).
+
+        ``outbox_pending`` (mails not yet sent), ``outbox_oldest_pending_seconds`` (age
+        of the oldest of them) and ``reminder_lag_seconds`` (how long the most overdue
+        reminder of an upcoming event has been due; 0 when none is).
+        """
+        async with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            with translate_errors():
+                await cur.execute(
+                    "SELECT (SELECT count(*) FROM outbox WHERE status = 'PENDING'),"
+                    " (SELECT min(created_at) FROM outbox WHERE status = 'PENDING'),"
+                    " (SELECT min(e.starts_at) FROM participations p JOIN events e"
+                    "  ON e.id = p.event_id WHERE p.status = 'PARTICIPATING'"
+                    "  AND p.reminder_queued_at IS NULL AND e.rejected_at IS NULL"
+                    "  AND e.starts_at > %(now)s AND e.starts_at <= %(due)s)",
+                    {"now": now, "due": now + reminder_lead},
+                )
+                row = await cur.fetchone()
+        pending, oldest, first = row if row else (0, None, None)
+        oldest_age = (now - oldest).total_seconds() if oldest else 0.0
+        lag = (now - (first - reminder_lead)).total_seconds() if first else 0.0
+        return {
+            "outbox_pending": float(pending),
+            "outbox_oldest_pending_seconds": max(oldest_age, 0.0),
+            "reminder_lag_seconds": max(lag, 0.0),
+        }
 
     async def ping(self) -> None:
         """Raise :class:`DatabaseUnavailable` unless a ``SELECT 1`` succeeds."""

@@ -337,9 +337,12 @@ class Events(_Repository):
         if lower is not None:
             params["lower"] = lower
             where.append("e.ends_at > %(lower)s")
+            # Clamped so that no stored event, however long, can push the bound out
+            # of PostgreSQL's range (DatetimeFieldOverflow); a bound at year 1 is safe.
             where.append(
-                "e.starts_at > %(lower)s - coalesce("
-                "(SELECT max(s.ends_at - s.starts_at) FROM events s), interval '0')"
+                "e.starts_at > %(lower)s - least(coalesce("
+                "(SELECT max(s.ends_at - s.starts_at) FROM events s), interval '0'),"
+                " %(lower)s - timestamptz '0001-01-01 00:00:00+00')"
             )
         if query.starts_before is not None:
             params["upper"] = query.starts_before

@@ -44,12 +44,6 @@ def _write_atomically(directory: Path, name: str, data: bytes) -> Path:
     return final
 
 
-def _preview(text: str, length: int = 120) -> str:
-    """The text's first non-empty lines on one line, cut at ``length`` characters."""
-    flat = " ".join(line.strip() for line in text.splitlines() if line.strip())
-    return flat if len(flat) <= length else flat[: length - 1] + "…"
-
-
 class EmlFileMailer:
     """A :class:`~afisha_core.ports.Mailer` that writes each email as an ``.eml`` file.
 
@@ -60,8 +54,8 @@ class EmlFileMailer:
     ``20300101T090000.000000Z-000001-1a2b3c4d.eml`` (UTC time, a per-mailer sequence
     number, a random suffix so several processes never collide). Files appear
     atomically (a temporary file renamed into place) with owner-only permissions.
-    Each send logs one line at INFO on the ``afisha_smtp`` logger with the recipient
-    and the subject.
+    Each send logs one line at INFO on the ``afisha_smtp`` logger with the recipient,
+    the subject and the file, never the text (it holds codes and links with tokens).
 
     A file that cannot be written raises
     :class:`~afisha_core.errors.TemporaryDeliveryError` (the outbox retries), an
@@ -109,14 +103,9 @@ class EmlFileMailer:
             raise TemporaryDeliveryError(
                 f"cannot write the email to {composed.recipient} into {self._directory}: {exc}"
             ) from exc
-        # The embedded default is for trying Afisha out: the line shows the start of
-        # the text (where a verification code is), the file holds all of it.
+        # The text holds verification codes and links with tokens: only the file has it.
         logger.info(
-            "mail to %s, subject %r, written to %s: %s",
-            composed.recipient,
-            email.subject,
-            path,
-            _preview(email.text),
+            "mail to %s, subject %r, written to %s", composed.recipient, email.subject, path
         )
 
     async def ping(self) -> None:

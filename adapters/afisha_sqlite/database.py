@@ -24,7 +24,7 @@ import contextlib
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
@@ -43,7 +43,7 @@ from afisha_core.ports import (
 )
 from afisha_sqlite import repositories as repos
 from afisha_sqlite.errors import DatabaseUnavailable, translate_error
-from afisha_sqlite.migrate import apply_migrations
+from afisha_sqlite.migrate import applied_versions, apply_migrations
 from afisha_sqlite.values import casefold
 
 __all__ = ["SqliteDatabase", "SqliteUnitOfWork"]
@@ -148,13 +148,14 @@ class SqliteDatabase:
         """Close the database (see :meth:`close`)."""
         await self.close()
 
-    async def migrate(self) -> list[Migration]:
+    async def migrate(self, *, dry_run: bool = False) -> list[Migration]:
         """Apply the pending migrations; return those applied (none when up to date).
 
         Safe when several processes start at once: they take turns on the file's
         write lock and each file is applied once. Raises
         :class:`~afisha_core.migrations.DatabaseNewerThanCode` for a database that has
-        migrations this code does not know. See :mod:`afisha_sqlite.migrate`.
+        migrations this code does not know. With ``dry_run``, nothing is applied and
+        the list is what would be. See :mod:`afisha_sqlite.migrate`.
         """
         wait_ms = int(max(self._busy_timeout, _MIGRATION_BUSY_TIMEOUT).total_seconds() * 1000)
         normal_ms = self._busy_timeout_ms()
@@ -163,7 +164,7 @@ class SqliteDatabase:
         def job(conn: sqlite3.Connection) -> list[Migration]:
             conn.execute(f"PRAGMA busy_timeout = {wait_ms:d}")
             try:
-                return apply_migrations(conn, directory)
+                return apply_migrations(conn, directory, dry_run=dry_run)
             finally:
                 conn.execute(f"PRAGMA busy_timeout = {normal_ms:d}")
 
@@ -172,6 +173,63 @@ class SqliteDatabase:
             return await self._call(job)
         finally:
             self._release()
+
+    async def applied_migrations(self) -> list[int]:
+        """The migration versions this database has applied."""
+        await self._acquire()
+        try:
+            return await self._call(applied_versions)
+        finally:
+            self._release()
+
+    async def backup(self, target: str | PathLike[str]) -> Path:
+        """Write a consistent copy of the database to ``target`` while it is in use.
+
+        Uses SQLite's online backup API, so writers are not stopped and the copy is one
+        self-contained file (no write-ahead log). The copy appears atomically (written
+        next to ``target``, then renamed). Returns the path written.
+        """
+        path = Path(target)
+
+        def job(conn: sqlite3.Connection) -> None:
+            _backup_to(conn, path)
+
+        await self._acquire()
+        try:
+            await self._call(job)
+        finally:
+            self._release()
+        return path
+
+    async def backlog(self, now: datetime, reminder_lead: timedelta) -> dict[str, float]:
+        """What waits for the worker, for monitoring (read-only, one short read).
+
+        ``outbox_pending`` (mails not yet sent), ``outbox_oldest_pending_seconds`` (age
+        of the oldest of them) and ``reminder_lag_seconds`` (how long the most overdue
+        reminder of an upcoming event has been due; 0 when none is).
+        """
+        stamp = _ts(now)
+        due = _ts(now + reminder_lead)
+
+        def job(conn: sqlite3.Connection) -> tuple[int, str | None, str | None]:
+            pending, oldest = conn.execute(
+                "SELECT count(*), min(created_at) FROM outbox WHERE status = 'PENDING'"
+            ).fetchone()
+            (first,) = conn.execute(
+                "SELECT min(e.starts_at) FROM participations p JOIN events e"
+                " ON e.id = p.event_id WHERE p.status = 'PARTICIPATING'"
+                " AND p.reminder_queued_at IS NULL AND e.rejected_at IS NULL"
+                " AND e.starts_at > ? AND e.starts_at <= ?",
+                (stamp, due),
+            ).fetchone()
+            return int(pending), oldest, first
+
+        await self._acquire()
+        try:
+            pending, oldest, first = await self._call(job)
+        finally:
+            self._release()
+        return _backlog(now, reminder_lead, pending, oldest, first)
 
     # --- units of work --------------------------------------------------------------
 
@@ -250,12 +308,47 @@ class SqliteDatabase:
 
 
 def _close_connection(conn: sqlite3.Connection) -> None:
-    """Roll back whatever is left and close (on the worker thread)."""
+    """Roll back whatever is left, checkpoint, and close (on the worker thread).
+
+    The checkpoint moves everything in the write-ahead log into the database file and
+    empties the log, so after a clean stop the ``.db`` file alone holds all the data
+    (a backup that copies only it loses nothing). Another process still writing keeps
+    its part of the log; that is fine, and only then can the checkpoint be partial.
+    """
     try:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     finally:
         conn.close()
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _backlog(
+    now: datetime, lead: timedelta, pending: int, oldest: str | None, first: str | None
+) -> dict[str, float]:
+    oldest_age = (now - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
+    lag = (now - (datetime.fromisoformat(first) - lead)).total_seconds() if first else 0.0
+    return {
+        "outbox_pending": float(pending),
+        "outbox_oldest_pending_seconds": max(oldest_age, 0.0),
+        "reminder_lag_seconds": max(lag, 0.0),
+    }
+
+
+def _backup_to(conn: sqlite3.Connection, target: Path) -> None:
+    """Copy the database into ``target`` with SQLite's online backup (on the worker thread)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(partial)) as copy:
+        conn.backup(copy)
+        copy.execute("PRAGMA journal_mode = DELETE").fetchall()
+    partial.replace(target)
 
 
 def _begin(conn: sqlite3.Connection) -> None:

@@ -2,7 +2,7 @@
 
 The core decides what is pending (:mod:`afisha_core.migrations`); this module runs it:
 
-- each applied version is recorded in ``schema_migrations(version, name, applied_at)``;
+- each applied version is recorded in ``afisha_schema_migrations(version, name, applied_at)``;
 - each file runs in a transaction of its own, so a failing file leaves nothing of
   itself behind (SQLite's DDL is transactional);
 - every step starts with ``BEGIN IMMEDIATE``, SQLite's write lock, so runners started
@@ -29,7 +29,7 @@ from afisha_core.migrations import Migration, load_migrations, pending_migration
 __all__ = ["applied_versions", "apply_migrations", "default_migrations_dir", "split_statements"]
 
 _CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
+CREATE TABLE IF NOT EXISTS afisha_schema_migrations (
     version    INTEGER PRIMARY KEY NOT NULL,
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL
@@ -78,21 +78,45 @@ def _has_code(chunk: str) -> bool:
     return False
 
 
+def _take_over_old_table(conn: sqlite3.Connection) -> None:
+    """Rename an older Afisha's ``schema_migrations`` (only if its columns are Afisha's).
+
+    Rails, dbmate and golang-migrate use that name too; their table is left alone.
+    """
+    tables = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND name IN ('schema_migrations', 'afisha_schema_migrations')"
+        )
+    }
+    if tables != {"schema_migrations"}:
+        return
+    info = conn.execute("PRAGMA table_info(schema_migrations)")
+    columns = sorted((row[1], str(row[2]).upper()) for row in info)
+    if columns == [("applied_at", "TEXT"), ("name", "TEXT"), ("version", "INTEGER")]:
+        conn.execute("ALTER TABLE schema_migrations RENAME TO afisha_schema_migrations")
+
+
 def applied_versions(conn: sqlite3.Connection) -> list[int]:
-    """The versions recorded in ``schema_migrations`` (none when it does not exist)."""
+    """The versions recorded in ``afisha_schema_migrations`` (none when it does not exist)."""
     exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'afisha_schema_migrations'"
     ).fetchone()
     if exists is None:
         return []
-    return [int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")]
+    return [int(row[0]) for row in conn.execute("SELECT version FROM afisha_schema_migrations")]
 
 
-def apply_migrations(conn: sqlite3.Connection, directory: Path | None = None) -> list[Migration]:
+def apply_migrations(
+    conn: sqlite3.Connection, directory: Path | None = None, *, dry_run: bool = False
+) -> list[Migration]:
     """Apply every pending migration of ``directory``; return those applied, in order.
 
+    With ``dry_run``, apply nothing and return what would be applied.
+
     ``directory`` defaults to :func:`default_migrations_dir`. Each file runs in its own
-    ``BEGIN IMMEDIATE`` transaction together with its ``schema_migrations`` row; the
+    ``BEGIN IMMEDIATE`` transaction together with its ``afisha_schema_migrations`` row; the
     pending list is read again under the lock before every file, so concurrent runners
     never apply a file twice. Raises
     :class:`~afisha_core.migrations.DatabaseNewerThanCode` when the database has a
@@ -102,10 +126,13 @@ def apply_migrations(conn: sqlite3.Connection, directory: Path | None = None) ->
     if conn.isolation_level is not None:
         raise ValueError("apply_migrations needs a connection with isolation_level=None")
     available = load_migrations(directory if directory is not None else default_migrations_dir())
+    if dry_run:
+        return pending_migrations(available, applied_versions(conn))
     applied: list[Migration] = []
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            _take_over_old_table(conn)
             conn.execute(_CREATE_TABLE)
             pending = pending_migrations(available, applied_versions(conn))
             if not pending:
@@ -119,7 +146,7 @@ def apply_migrations(conn: sqlite3.Connection, directory: Path | None = None) ->
                 exc.add_note(f"while applying migration {migration.version:04d}_{migration.name}")
                 raise
             conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                "INSERT INTO afisha_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (
                     migration.version,
                     migration.name,

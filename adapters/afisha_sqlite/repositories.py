@@ -394,10 +394,11 @@ class Events(_Repository):
             # the longest event comes from events_span_idx in one probe.
             # (Whole seconds and one spare: a bound a little low is still right, and
             # the column stays bare so the index can use it.)
+            # Clamped at year 1: before it strftime() gives NULL and nothing would match.
             where.append(
-                "e.starts_at > strftime('%Y-%m-%dT%H:%M:%S', julianday(:lower) - coalesce("
+                "e.starts_at > strftime('%Y-%m-%dT%H:%M:%S', max(julianday(:lower) - coalesce("
                 "(SELECT max(julianday(s.ends_at) - julianday(s.starts_at)) FROM events s), 0)"
-                " - 1.0 / 86400)"
+                " - 1.0 / 86400, julianday('0001-01-01')))"
             )
             params["lower"] = v.ts(lower)
         if query.starts_before is not None:

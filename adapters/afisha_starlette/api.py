@@ -113,8 +113,27 @@ def _page(runtime: Runtime, cls: type[Any], items: list[Any], cursor: str | None
 # --- accounts and sessions ---------------------------------------------------------------
 
 
+async def _limit_mail_by_address(request: Request) -> None:
+    """Count a request that makes the server send mail against the client address.
+
+    The per-email limits stop mail bombing of one address; this one stops a single
+    client from making the server mail any number of addresses. Past it: 429.
+    """
+    _agent, address = _client(request)
+    if address is None:
+        return
+    afisha = _rt(request).afisha
+    limit = afisha.settings.mail_requests_per_address
+    result = await afisha.limiter.hit(
+        f"mail-requests:address:{address}", limit=limit.count, window=limit.window
+    )
+    if not result.allowed:
+        raise RateLimited(result.retry_after, "Too many requests that send mail; try again later.")
+
+
 async def register(request: Request) -> Response:
     body: s.RegistrationIn = await _body(request, s.RegistrationIn)
+    await _limit_mail_by_address(request)
     token = await _rt(request).afisha.accounts.register(
         body.email, body.username, body.full_name, body.password
     )
@@ -164,6 +183,7 @@ async def revoke_session(request: Request) -> Response:
 
 async def request_password_recovery(request: Request) -> Response:
     body: s.RecoveryIn = await _body(request, s.RecoveryIn)
+    await _limit_mail_by_address(request)
     await _rt(request).afisha.recovery.request(body.email)
     return Response(status_code=202)
 

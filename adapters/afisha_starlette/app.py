@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import re
 import time
@@ -21,8 +22,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import afisha_core
-from afisha_core.errors import AfishaError, NotFound
+from afisha_core.errors import AfishaError, NotAuthenticated, NotFound
 from afisha_core.images import IMAGE_TYPES
+from afisha_starlette import metrics
 from afisha_starlette.api import API_ENDPOINTS
 from afisha_starlette.docs_page import (
     DOCS_ASSETS,
@@ -107,20 +109,35 @@ class RequestIdMiddleware:
                 response = problem(500, "internal_error", "Something went wrong on our side.")
                 await response(scope, receive, send_tracked)
         finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            metrics.observe(scope["method"], route, status, elapsed)
             access_log.info(
                 "%s %s %s %.1fms %s",
                 scope["method"],
                 loggable_path(scope["path"]),
                 status,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
                 request_id,
                 extra={
                     "method": scope["method"],
                     "path": loggable_path(scope["path"]),
+                    "route": route,
                     "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
                     "request_id": request_id,
                 },
             )
+
+
+def _route_template(scope: Scope) -> str:
+    """The route's path template (``/v1/events/{event_id}``), or ``unmatched``.
+
+    Templates, not paths, label the metrics: a path can hold any id or token.
+    """
+    app = scope.get("app")
+    templates: dict[object, str] = getattr(getattr(app, "state", None), "route_templates", {})
+    return templates.get(scope.get("endpoint"), "unmatched")
 
 
 def _runtime(request: Request) -> Runtime:
@@ -134,7 +151,11 @@ async def healthz(_request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: every backing service answers; otherwise 503 naming those that don't."""
+    """Readiness: every backing service answers; otherwise 503 naming those that don't.
+
+    The mail server is not one of them: mail waits in the outbox, and an SMTP outage
+    must not take every API replica out of the load balancer.
+    """
     checks = _runtime(request).checks
 
     async def run(check: Callable[[], Awaitable[None]]) -> str:
@@ -153,6 +174,22 @@ async def readyz(request: Request) -> Response:
         body["detail"] = "unavailable: " + ", ".join(down)
         return JsonResponse(body, status_code=503, headers={"Retry-After": "5"})
     return JsonResponse(body)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text format; with ``AFISHA_METRICS_TOKEN`` set, only for that bearer."""
+    token: str | None = request.app.state.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return problem(
+                401,
+                "not_authenticated",
+                "The metrics need the bearer token of AFISHA_METRICS_TOKEN.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    body = await metrics.render(_runtime(request).backlog)
+    return Response(body, media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 async def get_media(request: Request) -> Response:
@@ -230,6 +267,10 @@ SYSTEM_ENDPOINTS: list[Endpoint] = [
              operation_id="check_readiness",
              summary="Readiness: 200 when every backing service answers, 503 naming "
              "those that don't", response=Health, other_responses=((503, Health),)),
+    Endpoint(method="GET", path="/metrics", handler=metrics_endpoint, tag="system",
+             summary="Prometheus metrics (a bearer token when AFISHA_METRICS_TOKEN is set)",
+             response_media=("text/plain",), response_schema={"type": "string"},
+             errors=(NotAuthenticated,)),
     Endpoint(method="GET", path="/media/{key:path}", handler=get_media, tag="system",
              summary="A picture, when storage is local files (the app serves it itself)",
              response_media=(*IMAGE_TYPES, "application/octet-stream"),
@@ -259,12 +300,14 @@ def create_app(
     on_startup: Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None,
     cors_origins: tuple[str, ...] = (),
     public_url: str = "http://127.0.0.1:8080",
+    metrics_token: str | None = None,
 ) -> Starlette:
     """The ASGI application of API.md.
 
     Give a ready ``runtime`` (tests, embedding) or a ``runtime_factory`` that the
     lifespan awaits at start-up and closes at shutdown. ``on_startup`` may start
     background work (the in-process scheduler) and return how to stop it.
+    ``metrics_token``, when given, is the bearer token ``/metrics`` asks for.
     """
 
     async def get_openapi_document(request: Request) -> Response:
@@ -324,4 +367,6 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime  # usable without running the lifespan (tests)
     app.state.endpoints = endpoints
+    app.state.metrics_token = metrics_token
+    app.state.route_templates = {route.endpoint: route.path for route in routes}
     return app

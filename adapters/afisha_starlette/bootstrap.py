@@ -16,7 +16,7 @@ from afisha_argon2 import Argon2PasswordHasher
 from afisha_core.app import Afisha
 from afisha_core.clock import SystemClock
 from afisha_core.limiter import InProcessRateLimiter
-from afisha_core.ports import Mailer, RateLimiter, UnitOfWorkFactory
+from afisha_core.ports import Mailer, RateLimiter
 from afisha_core.settings import Settings
 from afisha_obstore import ObstoreStorage
 from afisha_postgres import PostgresDatabase, split_schema
@@ -26,7 +26,7 @@ from afisha_sqlite import SqliteDatabase
 from afisha_starlette.config import ConfigError, ServerConfig
 from afisha_starlette.runtime import Check, Runtime
 
-__all__ = ["build_runtime", "open_database"]
+__all__ = ["build_runtime", "open_database", "sqlite_path"]
 
 logger = logging.getLogger("afisha")
 
@@ -41,7 +41,8 @@ def settings_of(config: ServerConfig) -> Settings:
     )
 
 
-def _sqlite_path(url: str) -> Path:
+def sqlite_path(url: str) -> Path:
+    """The file of a ``sqlite:///`` database URL."""
     # sqlite:///relative/path.db and sqlite:////absolute/path.db, like SQLAlchemy.
     rest = url.split("://", 1)[1]
     if not rest.startswith("/") or rest == "/":
@@ -51,14 +52,14 @@ def _sqlite_path(url: str) -> Path:
 
 async def open_database(
     config: ServerConfig, *, migrate: bool = True
-) -> tuple[UnitOfWorkFactory, Callable[[], Awaitable[None]]]:
+) -> tuple[SqliteDatabase | PostgresDatabase, Callable[[], Awaitable[None]]]:
     """Open (and by default migrate) the configured database.
 
     Returns the unit-of-work factory and how to close it.
     """
     scheme = urlsplit(config.database_url).scheme
     if scheme == "sqlite":
-        sqlite = SqliteDatabase(_sqlite_path(config.database_url))
+        sqlite = SqliteDatabase(sqlite_path(config.database_url))
         await sqlite.open()
         if migrate:
             await sqlite.migrate()
@@ -90,6 +91,9 @@ async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtim
 
     checks["database"] = database_ping
 
+    async def backlog() -> dict[str, float]:
+        return await db.backlog(clock.now(), config.reminder_lead)
+
     try:
         storage = ObstoreStorage.from_url(config.storage_url, public_url=config.public_url)
     except ValueError as exc:
@@ -109,18 +113,16 @@ async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtim
     else:
         limiter = InProcessRateLimiter(clock)
 
+    # No readiness check for the mailer: mail waits in the outbox, so an SMTP outage
+    # must not take the API out of the load balancer (the worker's health says more).
     mailer: Mailer
     if config.smtp_url:
         try:
-            smtp = SmtpMailer.from_url(config.smtp_url, mail_from=config.mail_from)
+            mailer = SmtpMailer.from_url(config.smtp_url, mail_from=config.mail_from)
         except ValueError as exc:
             raise ConfigError(f"AFISHA_SMTP_URL: {exc}") from None
-        checks["mailer"] = smtp.ping
-        mailer = smtp
     else:
-        eml = EmlFileMailer(config.outbox_dir, mail_from=config.mail_from)
-        checks["mailer"] = eml.ping
-        mailer = eml
+        mailer = EmlFileMailer(config.outbox_dir, mail_from=config.mail_from)
 
     afisha = Afisha(
         uow=db,
@@ -137,4 +139,5 @@ async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtim
         serve_media=serve_media,
         closers=runtime_closers,
         event_url_template=config.event_url,
+        backlog=backlog,
     )

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from afisha_starlette.logs import LOG_FORMATS, redact_url
+
 __all__ = ["ConfigError", "ServerConfig", "parse_duration"]
 
 _DURATION = re.compile(r"(\d+)\s*(ms|s|m|h|d|w)")
@@ -44,7 +46,7 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     scheme = urlsplit(value).scheme
     if scheme not in schemes:
         raise ConfigError(
-            f"{name}={value!r}: the URL must start with one of "
+            f"{name}={redact_url(value)!r}: the URL must start with one of "
             + ", ".join(f"{s}://" for s in schemes)
         )
     return value
@@ -55,7 +57,10 @@ class ServerConfig:
     """Everything ``afisha serve`` and ``afisha worker`` can be told (see API.md).
 
     Every field has the embedded default: SQLite and local files under
-    ``./afisha-data``, an in-process rate limiter, and mails written as ``.eml`` files.
+    ``./afisha-data`` (or ``AFISHA_DATA_DIR``), an in-process rate limiter, and mails
+    written as ``.eml`` files. ``public_url_given`` says whether ``AFISHA_PUBLIC_URL``
+    was set; when it was not, :meth:`listening_on` makes the public URL follow the
+    address ``afisha serve`` listens on.
     """
 
     database_url: str = "sqlite:///./afisha-data/afisha.db"
@@ -73,6 +78,29 @@ class ServerConfig:
     db_pool_size: int = 10
     #: The page about an event that links for people point at (``AFISHA_EVENT_URL``).
     event_url: str = "{public_url}/events/{id}"
+    public_url_given: bool = False
+    log_format: str = "text"
+    metrics_token: str | None = None
+    tracing: bool = False
+    heartbeat_file: str | None = None
+
+    @property
+    def heartbeat_path(self) -> str:
+        """The worker's heartbeat file (``AFISHA_HEARTBEAT_FILE``, or under the data dir)."""
+        return self.heartbeat_file or f"{self.data_dir.rstrip('/')}/worker-heartbeat.json"
+
+    def listening_on(self, host: str, port: int) -> ServerConfig:
+        """The configuration for a server on ``host:port``.
+
+        Without ``AFISHA_PUBLIC_URL`` the links in emails and the media URLs point at
+        that address (``0.0.0.0`` and ``::`` become ``127.0.0.1``).
+        """
+        if self.public_url_given:
+            return self
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a name
+        if ":" in shown:
+            shown = f"[{shown}]"
+        return attrs.evolve(self, public_url=f"http://{shown}:{port}")
 
     @property
     def outbox_dir(self) -> str:
@@ -99,6 +127,7 @@ class ServerConfig:
                 raise ConfigError(f"{name}: {exc}") from None
 
         defaults = cls()
+        data_dir = (get("AFISHA_DATA_DIR") or defaults.data_dir).rstrip("/") or "/"
         database_url = get("AFISHA_DATABASE_URL")
         storage_url = get("AFISHA_STORAGE_URL")
         redis_url = get("AFISHA_REDIS_URL")
@@ -131,22 +160,34 @@ class ServerConfig:
             re.fullmatch(r"[0-9]{1,4}", pool_size) and 1 <= int(pool_size) <= 1000
         ):
             raise ConfigError(f"AFISHA_DB_POOL_SIZE={pool_size!r}: give a number from 1 to 1000")
+        log_format = (get("AFISHA_LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"AFISHA_LOG_FORMAT={log_format!r}: give text or json")
+        tracing = (get("AFISHA_TRACING") or "false").lower()
+        if tracing not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"AFISHA_TRACING={tracing!r}: give true or false")
         return cls(
-            database_url=database_url or defaults.database_url,
-            storage_url=storage_url or defaults.storage_url,
+            # Everything the embedded server keeps lives under AFISHA_DATA_DIR.
+            database_url=database_url or f"sqlite:///{data_dir}/afisha.db",
+            storage_url=storage_url or f"file://{data_dir}/media",
             redis_url=redis_url,
             smtp_url=smtp_url,
             mail_from=mail_from or defaults.mail_from,
             public_url=(public_url or defaults.public_url).rstrip("/"),
+            public_url_given=public_url is not None,
             reminder_lead=duration("AFISHA_REMINDER_LEAD", defaults.reminder_lead),
             scheduler_interval=duration("AFISHA_SCHEDULER_INTERVAL", defaults.scheduler_interval),
             session_ttl=duration("AFISHA_SESSION_TTL", defaults.session_ttl),
             session_touch_interval=duration(
                 "AFISHA_SESSION_TOUCH_INTERVAL", defaults.session_touch_interval, zero=True
             ),
-            data_dir=get("AFISHA_DATA_DIR") or defaults.data_dir,
+            data_dir=data_dir,
             cors_origins=tuple(o.strip() for o in (cors or "").split(",") if o.strip()),
             db_pool_size=int(pool_size) if pool_size else defaults.db_pool_size,
+            log_format=log_format,
+            metrics_token=get("AFISHA_METRICS_TOKEN"),
+            heartbeat_file=get("AFISHA_HEARTBEAT_FILE"),
+            tracing=tracing in ("true", "1", "yes") or bool(get("OTEL_EXPORTER_OTLP_ENDPOINT")),
             event_url=event_url or defaults.event_url,
         )
 

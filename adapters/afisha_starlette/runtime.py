@@ -10,6 +10,7 @@ import cattrs
 
 from afisha_core.app import Afisha
 from afisha_core.serialization import make_converter
+from afisha_starlette.metrics import Backlog
 
 __all__ = ["Check", "Runtime"]
 
@@ -27,7 +28,8 @@ class Runtime:
     ``AFISHA_EVENT_URL``: the page about an event that calendar entries link to.
     ``wake_mail``, when set, is called after every successful write request, so
     mail someone waits for (a registration code) goes out at once rather than at
-    the next scheduler tick.
+    the next scheduler tick. ``backlog``, when set, reads what waits for the worker
+    (outbox, reminders) for ``/metrics``.
     """
 
     afisha: Afisha
@@ -37,6 +39,7 @@ class Runtime:
     wake_mail: Callable[[], None] | None = None
     #: Where people see an event (calendar ``URL:``); ``{public_url}`` and ``{id}`` are filled.
     event_url_template: str = "{public_url}/events/{id}"
+    backlog: Backlog | None = None
     converter: cattrs.Converter = attrs.field(
         factory=lambda: make_converter(forbid_extra_keys=True)
     )

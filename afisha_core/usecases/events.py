@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -106,9 +106,19 @@ def _as_utc(value: Any) -> Any:
     return value
 
 
-def _validated(values: dict[str, Any]) -> Event:
+def _validated(values: dict[str, Any], max_duration: timedelta) -> Event:
     values = {k: _as_utc(v) for k, v in values.items()}
     check_fields(Event, values)
+    starts_at, ends_at = values.get("starts_at"), values.get("ends_at")
+    if (
+        isinstance(starts_at, datetime)
+        and isinstance(ends_at, datetime)
+        and None not in (starts_at.utcoffset(), ends_at.utcoffset())
+        and ends_at - starts_at > max_duration
+    ):
+        raise ValidationFailed.single(
+            "ends_at", f"an event lasts at most {max_duration.days} days after starts_at"
+        )
     try:
         return Event(**values)
     except (ValueError, TypeError) as exc:  # pragma: no cover - check_fields ran the same rules
@@ -137,7 +147,8 @@ class EventService:
                 "created_by": actor.id,
                 "created_at": now,
                 "updated_at": now,
-            }
+            },
+            self.settings.max_event_duration,
         )
         async with self.uow() as uow:
             await uow.events.add(event)
@@ -164,7 +175,8 @@ class EventService:
             if not changes:
                 return await self._view(uow, event_id, actor)
             event = _validated(
-                {**attrs.asdict(before, recurse=False), **changes, "updated_at": now}
+                {**attrs.asdict(before, recurse=False), **changes, "updated_at": now},
+                self.settings.max_event_duration,
             )
             if event.max_participants_count is not None:
                 participants = await uow.participations.count(

@@ -117,10 +117,11 @@ class SessionService:
         An unknown user, a deleted user and a wrong password all raise
         :class:`InvalidCredentials` after the same work (a dummy hash is verified when
         there is no user). Attempts are counted per account (per typed login when
-        there is no such account) and per client address *before* the password is
-        checked, so parallel guesses cannot slip past the limit: past it
-        :class:`RateLimited` is raised and no password is checked. A successful login
-        clears the per-account counter.
+        there is no such account) *before* the password is checked, so parallel
+        guesses cannot slip past the limit: past it :class:`RateLimited` is raised and
+        no password is checked. A successful login clears the per-account counter.
+        Only failed logins count against the client address (many people behind one
+        office NAT log in all day); the address is refused once it has too many.
         """
         dummy_hash = await self._dummy()  # made up front so every path costs the same
         async with self.uow() as uow:
@@ -134,6 +135,9 @@ class SessionService:
         await self._count_attempt(login_key, address_key)
         valid = await self.hasher.verify(user.password_hash if user else dummy_hash, password)
         if user is None or not valid:
+            if address_key:
+                limit = self.settings.login_attempts_per_address
+                await self.limiter.hit(address_key, limit=limit.count, window=limit.window)
             raise InvalidCredentials
         new_hash = (
             await self.hasher.hash(password)
@@ -249,12 +253,14 @@ class SessionService:
 
     async def _count_attempt(self, login_key: str, address_key: str | None) -> None:
         waits: list[timedelta] = []
-        limits = [(login_key, self.settings.login_attempts_per_account)]
-        if address_key:
-            limits.append((address_key, self.settings.login_attempts_per_address))
-        for key, limit in limits:
-            result = await self.limiter.hit(key, limit=limit.count, window=limit.window)
-            if not result.allowed:
-                waits.append(result.retry_after)
+        account = self.settings.login_attempts_per_account
+        result = await self.limiter.hit(login_key, limit=account.count, window=account.window)
+        if not result.allowed:
+            waits.append(result.retry_after)
+        if address_key:  # only looked at here: failures are counted after the check
+            address = self.settings.login_attempts_per_address
+            seen = await self.limiter.peek(address_key, limit=address.count, window=address.window)
+            if not seen.allowed:
+                waits.append(seen.retry_after)
         if waits:
             raise RateLimited(max(waits), "Too many login attempts; try again later.")

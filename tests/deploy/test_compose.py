@@ -10,6 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -72,7 +75,7 @@ def environment_of(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_the_stack_has_the_app_and_every_backing_service(services: dict[str, Any]) -> None:
-    assert set(services) == {*APP_SERVICES, *BACKING_SERVICES, "createbuckets"}
+    assert set(services) == {*APP_SERVICES, *BACKING_SERVICES, "createbuckets", "proxy"}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -95,7 +98,7 @@ def test_app_services_share_one_image_built_from_the_dockerfile(
 
 
 def test_every_long_running_service_has_a_healthcheck(services: dict[str, Any]) -> None:
-    for name in (*BACKING_SERVICES, "api"):
+    for name in (*BACKING_SERVICES, "api", "worker", "proxy"):
         check = services[name].get("healthcheck")
         assert check, name
         assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
@@ -250,14 +253,67 @@ def test_the_env_example_values_are_valid_and_point_at_the_compose_services(
     assert urlsplit(config.public_url).port == 8080
 
 
-def test_the_api_publishes_a_port_range_so_it_can_scale(services: dict[str, Any]) -> None:
-    (published,) = services["api"]["ports"]
-    host, container = str(published).rsplit(":", 1)
+def test_only_the_proxy_publishes_the_api_and_the_api_trusts_only_it(
+    stack: dict[str, Any], services: dict[str, Any]
+) -> None:
+    proxy = services["proxy"]
+    (published,) = proxy["ports"]
+    address = proxy["networks"]["default"]["ipv4_address"]
 
-    assert container == "8080"
-    assert re.fullmatch(r"\d+-\d+", host), "a fixed host port allows one replica only"
-    for name in ("worker", "migrate", "postgres", "redis"):
+    assert str(published) == "8080:8080"
+    for name in ("api", "worker", "migrate", "postgres", "redis"):
         assert "ports" not in services[name], name
+    assert environment_of(services["api"])["FORWARDED_ALLOW_IPS"] == address
+    for name in ("worker", "migrate"):  # nothing else is behind the proxy
+        assert "FORWARDED_ALLOW_IPS" not in environment_of(services[name]), name
+    (config,) = proxy["configs"]
+    assert config["target"] == "/etc/nginx/conf.d/default.conf"
+    nginx = (ROOT / stack["configs"][config["source"]]["file"]).read_text(encoding="utf-8")
+    assert "proxy_pass $api;" in nginx
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in nginx
+    assert "X-Forwarded-Proto $scheme" in nginx
+
+
+def test_every_image_is_pinned_to_a_version(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        image = str(service["image"])
+        if image == "afisha:local":
+            continue
+        tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", maxsplit=1)[-1] else ""
+        assert tag, f"{name}: {image} has no tag"
+        assert tag != "latest", f"{name}: {image}"
+        assert re.search(r"\d", tag), f"{name}: {image} names no version"
+
+
+def test_the_worker_healthcheck_is_its_heartbeat(services: dict[str, Any]) -> None:
+    test = services["worker"]["healthcheck"]["test"]
+
+    assert test[:3] == ["CMD", "afisha", "worker-health"]
+    afisha_command_line().parse_args(test[2:])  # a command the app knows
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification() -> None:
+    # check-jsonschema ships the Compose Specification's schema: nothing is downloaded.
+    result = subprocess.run(  # noqa: S603 - a fixed command of a dev dependency
+        [str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema",
+         "vendor.compose-spec", str(COMPOSE_FILE)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_validator_catches_a_bad_compose_file(tmp_path: Path) -> None:
+    bad = tmp_path / "compose.yml"
+    bad.write_text("services:\n  api:\n    image: x\n    restart_policy: always\n")
+    result = subprocess.run(  # noqa: S603 - a fixed command of a dev dependency
+        [str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema",
+         "vendor.compose-spec", str(bad)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert "restart_policy" in result.stdout
 
 
 # --- Dockerfile and .dockerignore ------------------------------------------------------

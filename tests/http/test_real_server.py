@@ -201,7 +201,7 @@ def test_serve_help_explains_its_options() -> None:
     result = run_command("serve", "--help")
 
     assert result.returncode == 0, result.stderr
-    for option in ("--host", "--port", "--no-scheduler"):
+    for option in ("--host", "--port", "--no-scheduler", "--workers"):
         assert option in result.stdout
 
 

@@ -22,7 +22,7 @@ EXPECTED_TABLES = {
     "participations",
     "notifications",
     "outbox",
-    "schema_migrations",
+    "afisha_schema_migrations",
 }
 
 
@@ -37,7 +37,7 @@ async def _tables(url: str, schema: str) -> set[str]:
 async def _applied(url: str, schema: str) -> list[int]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
         cur = await conn.execute(
-            sql.SQL("SELECT version FROM {}.schema_migrations ORDER BY version").format(
+            sql.SQL("SELECT version FROM {}.afisha_schema_migrations ORDER BY version").format(
                 sql.Identifier(schema)
             )
         )
@@ -70,9 +70,9 @@ async def test_refuses_a_database_newer_than_the_code() -> None:
         await db.migrate()
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             await conn.execute(
-                sql.SQL("INSERT INTO {}.schema_migrations (version, name) VALUES (99, 'x')").format(
-                    sql.Identifier(schema)
-                )
+                sql.SQL(
+                    "INSERT INTO {}.afisha_schema_migrations (version, name) VALUES (99, 'x')"
+                ).format(sql.Identifier(schema))
             )
         with pytest.raises(DatabaseNewerThanCode, match="99"):
             await db.migrate()

@@ -39,6 +39,7 @@ async def argon_stack(tmp_path: Path) -> AsyncIterator[Stack]:
         recoveries_per_email=UNLIMITED,
         login_attempts_per_account=UNLIMITED,
         login_attempts_per_address=UNLIMITED,
+        mail_requests_per_address=UNLIMITED,
     )
     async with open_sqlite_stack(
         tmp_path / "afisha.db", hasher=Argon2PasswordHasher(), settings=settings

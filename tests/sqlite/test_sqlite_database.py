@@ -45,14 +45,16 @@ ALL_VERSIONS = [m.version for m in load_migrations(SQLITE_DIR)]
 
 
 def recorded(path: Path) -> list[tuple[int, str]]:
-    """The rows of schema_migrations (none without the table), read on our own connection."""
-    if "schema_migrations" not in tables(path):
+    """The rows of afisha_schema_migrations (none without the table), read on our own connection."""
+    if "afisha_schema_migrations" not in tables(path):
         return []
     conn = sqlite3.connect(path)
     try:
         return [
             (int(v), str(n))
-            for v, n in conn.execute("SELECT version, name FROM schema_migrations ORDER BY 1")
+            for v, n in conn.execute(
+                "SELECT version, name FROM afisha_schema_migrations ORDER BY 1"
+            )
         ]
     finally:
         conn.close()
@@ -196,7 +198,9 @@ async def test_migrate_applies_everything_to_an_empty_file(tmp_path: Path) -> No
     assert [m.version for m in applied] == ALL_VERSIONS
     assert [v for v, _ in recorded(path)] == ALL_VERSIONS
     assert recorded(path)[0] == (1, "initial")
-    assert {"users", "events", "participations", "outbox", "schema_migrations"} <= tables(path)
+    assert {"users", "events", "participations", "outbox", "afisha_schema_migrations"} <= tables(
+        path
+    )
 
 
 async def test_migrate_again_is_a_no_op(tmp_path: Path) -> None:
@@ -246,7 +250,7 @@ async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None
     conn = sqlite3.connect(path)
     with conn:
         conn.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) "
+            "INSERT INTO afisha_schema_migrations (version, name, applied_at) "
             "VALUES (99, 'from_the_future', '2031-01-01T00:00:00.000000+00:00')"
         )
     conn.close()
