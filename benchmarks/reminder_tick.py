@@ -1,7 +1,7 @@
 """Scenario (e) in a process of its own: one reminder tick over the whole backlog.
 
 ``--mode afisha`` builds the production runtime with the composition root
-(:func:`afisha_starlette.bootstrap.build_runtime`: PostgreSQL, in-memory storage) and
+(:func:`afisha_server.bootstrap.build_runtime`: PostgreSQL, in-memory storage) and
 runs the reminders job exactly as :class:`afisha_apscheduler.Worker` does: batch after
 batch of ``afisha.reminders.send_due(max_batches=1)`` until a short batch. ``--mode
 baseline`` does the same claims set-based: one SQL statement per batch of the same size
@@ -24,8 +24,8 @@ from typing import Any
 
 import psycopg
 
-from afisha_starlette.bootstrap import build_runtime
-from afisha_starlette.config import ServerConfig
+from afisha_server.bootstrap import build_runtime
+from afisha_server.config import ServerConfig
 
 __all__ = ["main", "rss_kib"]
 

@@ -187,7 +187,7 @@ def afisha_server(
     command = [
         sys.executable,
         "-m",
-        "afisha_starlette.cli",
+        "afisha_server.cli",
         "--log-level",
         "WARNING",
         "serve",

@@ -20,12 +20,12 @@ from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 
+from afisha_server.bootstrap import build_runtime
+from afisha_server.config import ServerConfig
+from afisha_server.logs import configure_logging
+from afisha_server.tracing import setup_tracing
 from afisha_starlette.app import create_app as create_starlette_app
-from afisha_starlette.bootstrap import build_runtime
-from afisha_starlette.config import ServerConfig
-from afisha_starlette.logs import configure_logging
 from afisha_starlette.runtime import Runtime
-from afisha_starlette.tracing import setup_tracing
 
 __all__ = ["app", "create_app"]
 

@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``server`` extra), say which one and how to install it, and return 2.
     """
     try:
-        from afisha_starlette.cli import main as run  # noqa: PLC0415 - may be missing
+        from afisha_server.cli import main as run  # noqa: PLC0415 - may be missing
     except ModuleNotFoundError as exc:
         missing = exc.name or str(exc)
         print(

@@ -1,47 +1,35 @@
-"""The Starlette application: routes, errors as problem documents, health, media, docs."""
+"""The Starlette application: the route table, middleware, errors as problem documents."""
 
 from __future__ import annotations
 
-import asyncio
-import hmac
 import logging
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import afisha_core
-from afisha_core.errors import AfishaError, NotAuthenticated, NotFound
-from afisha_core.images import IMAGE_TYPES
+from afisha_core.errors import AfishaError
 from afisha_starlette import metrics
-from afisha_starlette.api import API_ENDPOINTS
-from afisha_starlette.docs_page import (
-    DOCS_ASSETS,
-    DOCS_INIT_JS,
-    RECOVERY_HTML,
-    docs_html,
-    swagger_ui_folder,
-)
 from afisha_starlette.endpoints import Endpoint
-from afisha_starlette.http import path_uuid
 from afisha_starlette.openapi import openapi_document
-from afisha_starlette.pages import event_page_html
 from afisha_starlette.problems import JsonResponse, handle_afisha_error, handle_http, problem
+from afisha_starlette.routes import API_ENDPOINTS
+from afisha_starlette.routes.system import SYSTEM_ENDPOINTS
 from afisha_starlette.runtime import Runtime
-from afisha_starlette.schemas import Health
 
-__all__ = ["SYSTEM_ENDPOINTS", "RequestIdMiddleware", "create_app"]
+__all__ = ["RequestIdMiddleware", "create_app"]
 
 access_log = logging.getLogger("afisha.access")
 error_log = logging.getLogger("afisha.http")
@@ -53,9 +41,6 @@ _SECRET_PATHS = re.compile(r"^(/v1/registrations/|/v1/password-recovery/|/passwo
 def loggable_path(path: str) -> str:
     """``path`` with any token in it replaced by ``***``."""
     return _SECRET_PATHS.sub(r"\1***", path)
-
-
-READY_TIMEOUT = 3.0
 
 
 class RequestIdMiddleware:
@@ -140,157 +125,29 @@ def _route_template(scope: Scope) -> str:
     return templates.get(scope.get("endpoint"), "unmatched")
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-async def healthz(_request: Request) -> Response:
-    """Liveness: the process answers."""
-    return JsonResponse({"status": "ok", "checks": {}})
-
-
-async def readyz(request: Request) -> Response:
-    """Readiness: every backing service answers; otherwise 503 naming those that don't.
-
-    The mail server is not one of them: mail waits in the outbox, and an SMTP outage
-    must not take every API replica out of the load balancer.
-    """
-    checks = _runtime(request).checks
-
-    async def run(check: Callable[[], Awaitable[None]]) -> str:
-        try:
-            async with asyncio.timeout(READY_TIMEOUT):
-                await check()
-        except Exception as exc:  # any failure means not ready; say which
-            return f"unavailable: {type(exc).__name__}"
-        return "ok"
-
-    results = await asyncio.gather(*(run(c) for c in checks.values()))
-    states = dict(zip(checks, results, strict=True))
-    down = [name for name, state in states.items() if state != "ok"]
-    body = {"status": "ok" if not down else "unavailable", "checks": states}
-    if down:
-        body["detail"] = "unavailable: " + ", ".join(down)
-        return JsonResponse(body, status_code=503, headers={"Retry-After": "5"})
-    return JsonResponse(body)
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus text format; with ``AFISHA_METRICS_TOKEN`` set, only for that bearer."""
-    token: str | None = request.app.state.metrics_token
-    if token is not None:
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return problem(
-                401,
-                "not_authenticated",
-                "The metrics need the bearer token of AFISHA_METRICS_TOKEN.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-    body = await metrics.render(_runtime(request).backlog)
-    return Response(body, media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
-
-
-async def get_media(request: Request) -> Response:
-    """Serve a picture from local storage (only when storage is local files)."""
-    runtime = _runtime(request)
-    if not runtime.serve_media:
-        raise NotFound
-    key = request.path_params["key"]
-    try:
-        found = await runtime.afisha.storage.get(key)
-    except ValueError:
-        raise NotFound from None
-    if found is None:
-        raise NotFound
-    return Response(
-        found.data,
-        media_type=found.content_type,
-        headers={
-            # Keys are unique per upload, so the bytes under one never change.
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
-async def recovery_page(_request: Request) -> Response:
-    """The page a recovery email links to: a form that sets the new password."""
-    return HTMLResponse(RECOVERY_HTML, headers={"Referrer-Policy": "no-referrer"})
-
-
-async def event_page(request: Request) -> Response:
-    """The page about an event that links for people point at (a cancelled one too)."""
-    runtime = _runtime(request)
-    view = await runtime.afisha.events.get(None, path_uuid(request, "event_id"))
-    calendar_url = f"{request.scope.get('root_path', '')}/v1/events/{view.event.id}/calendar.ics"
-    return HTMLResponse(event_page_html(view, calendar_url=calendar_url))
-
-
-async def docs_page(request: Request) -> Response:
-    """Swagger UI on this API's document: "try it out" and bearer login included."""
-    return HTMLResponse(docs_html(request.scope.get("root_path", "")))
-
-
-async def get_docs_asset(request: Request) -> Response:
-    """A file of the docs page: Swagger UI's own (from its package) or the starter script."""
-    name = request.path_params["name"]
-    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
-    if name == "afisha-docs.js":
-        return Response(DOCS_INIT_JS, media_type="text/javascript; charset=utf-8", headers=headers)
-    if name not in DOCS_ASSETS:
-        raise NotFound
-    return FileResponse(swagger_ui_folder() / name, media_type=DOCS_ASSETS[name], headers=headers)
+def _runtime_of(request: Request) -> Runtime:
+    # An app built without a runtime still answers what needs none (/openapi.json, the
+    # docs page, /healthz): the documentation build reads the document that way.
+    return cast(Runtime, getattr(request.app.state, "runtime", None))
 
 
 def _route(endpoint: Endpoint) -> Route:
-    if endpoint.method == "GET":
-        return Route(endpoint.path, endpoint.handler, methods=["GET"])
+    """A route calling ``endpoint.handler(request, runtime)`` with the app's runtime."""
     handler = endpoint.handler
 
+    async def read(request: Request) -> Response:
+        return await handler(request, _runtime_of(request))
+
     async def write(request: Request) -> Response:
-        response = await handler(request)
-        wake = _runtime(request).wake_mail
-        if wake is not None and response.status_code < 400:
-            wake()
+        runtime = _runtime_of(request)
+        response = await handler(request, runtime)
+        if runtime.wake_mail is not None and response.status_code < 400:
+            runtime.wake_mail()
         return response
 
-    return Route(endpoint.path, write, methods=[endpoint.method])
-
-
-SYSTEM_ENDPOINTS: list[Endpoint] = [
-    Endpoint(method="GET", path="/healthz", handler=healthz, tag="system",
-             operation_id="check_liveness", summary="Liveness: 200 while the process is up",
-             response=Health, uses_services=False),
-    Endpoint(method="GET", path="/readyz", handler=readyz, tag="system",
-             operation_id="check_readiness",
-             summary="Readiness: 200 when every backing service answers, 503 naming "
-             "those that don't", response=Health, other_responses=((503, Health),)),
-    Endpoint(method="GET", path="/metrics", handler=metrics_endpoint, tag="system",
-             summary="Prometheus metrics (a bearer token when AFISHA_METRICS_TOKEN is set)",
-             response_media=("text/plain",), response_schema={"type": "string"},
-             errors=(NotAuthenticated,)),
-    Endpoint(method="GET", path="/media/{key:path}", handler=get_media, tag="system",
-             summary="A picture, when storage is local files (the app serves it itself)",
-             response_media=(*IMAGE_TYPES, "application/octet-stream"),
-             response_schema={"type": "string", "format": "binary"},
-             description="Answers with the picture's own type (PNG, JPEG or WebP).",
-             errors=(NotFound,)),
-    Endpoint(method="GET", path="/password-recovery/{recovery_token}", handler=recovery_page,
-             tag="pages", summary="The page recovery emails link to (HTML form)",
-             response_media=("text/html",), uses_services=False),
-    Endpoint(method="GET", path="/events/{event_id}", handler=event_page, tag="pages",
-             summary="The page about an event (HTML; a cancelled one says so)",
-             response_media=("text/html",), errors=(NotFound,)),
-    Endpoint(method="GET", path="/docs", handler=docs_page, tag="system",
-             summary="This API in Swagger UI: try it out, log in with a bearer token",
-             response_media=("text/html",), uses_services=False),
-    Endpoint(method="GET", path="/docs/assets/{name}", handler=get_docs_asset, tag="system",
-             summary="A file of the docs page (Swagger UI, shipped with the server)",
-             response_media=("text/css", "text/javascript", "image/png"), errors=(NotFound,),
-             uses_services=False),
-]  # fmt: skip
+    # The route's name is the handler's, which the OpenAPI document and logs read.
+    call = read if endpoint.method == "GET" else write
+    return Route(endpoint.path, call, methods=[endpoint.method], name=handler.__name__)
 
 
 def create_app(
@@ -310,7 +167,7 @@ def create_app(
     ``metrics_token``, when given, is the bearer token ``/metrics`` asks for.
     """
 
-    async def get_openapi_document(request: Request) -> Response:
+    async def get_openapi_document(request: Request, _runtime: Runtime) -> Response:
         """The OpenAPI document; mounted under a prefix, its server URL carries the prefix."""
         root_path = request.scope.get("root_path", "").rstrip("/")
         if root_path and not public_url.rstrip("/").endswith(root_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 from starlette.requests import Request
@@ -11,10 +11,14 @@ from starlette.responses import Response
 
 from afisha_core.errors import AfishaError
 
-__all__ = ["Access", "Endpoint", "QueryParam"]
+if TYPE_CHECKING:
+    from afisha_starlette.runtime import Runtime
+
+__all__ = ["Access", "Endpoint", "Handler", "QueryParam"]
 
 Access = Literal["anyone", "user", "admin"]
-Handler = Callable[[Request], Awaitable[Response]]
+#: A handler is given the request and the app's runtime (the core and its adapters).
+Handler = Callable[[Request, "Runtime"], Awaitable[Response]]
 
 
 @attrs.frozen(kw_only=True)

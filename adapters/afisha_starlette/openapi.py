@@ -29,7 +29,7 @@ from afisha_core.errors import (
     ValidationFailed,
 )
 from afisha_starlette.endpoints import Endpoint
-from afisha_starlette.http import BadRequest
+from afisha_starlette.parsing import BadRequest
 from afisha_starlette.problems import PROBLEM_TYPE
 from afisha_starlette.schemas import EXAMPLES, Problem
 

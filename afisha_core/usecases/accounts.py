@@ -189,12 +189,14 @@ class AccountService:
         password: str,
         *,
         full_name: str = "Administrator",
-        is_system: bool = False,
+        is_system: bool | None = None,
     ) -> User:
         """Create an administrator directly (for the operator's command line).
 
-        Raises :class:`ValidationFailed`, :class:`WeakPassword`, :class:`EmailTaken`
-        or :class:`UsernameTaken`.
+        ``is_system`` left unset follows the first-administrator rule: the first
+        administrator of a deployment is a system user (it can be neither deleted nor
+        demoted), later ones are not. Raises :class:`ValidationFailed`,
+        :class:`WeakPassword`, :class:`EmailTaken` or :class:`UsernameTaken`.
         """
         email = v.normalize_email(email)
         _check_account_fields(email=email, username=username, full_name=full_name)
@@ -206,10 +208,13 @@ class AccountService:
             full_name=full_name.strip(),
             password_hash=await self.hasher.hash(password),
             role=Role.ADMINISTRATOR,
-            is_system=is_system,
+            is_system=bool(is_system),
             created_at=self.clock.now(),
         )
         async with self.uow() as uow:
+            if is_system is None:
+                admins = await uow.users.list(UserQuery(role=Role.ADMINISTRATOR, limit=1))
+                user = attrs.evolve(user, is_system=not admins)
             await uow.users.add(user)
             await uow.commit()
         return user

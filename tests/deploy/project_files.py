@@ -16,7 +16,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
-CONFIG_SOURCE = ROOT / "adapters" / "afisha_starlette" / "config.py"
+CONFIG_SOURCE = ROOT / "adapters" / "afisha_server" / "config.py"
 
 AFISHA_VARIABLE = re.compile(r"AFISHA_[A-Z_]+")
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")

@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from afisha_obstore import ObstoreStorage
+from afisha_server.cli import _parser as afisha_command_line
+from afisha_server.config import ServerConfig
 from afisha_smtp import parse_smtp_url
-from afisha_starlette.cli import _parser as afisha_command_line
-from afisha_starlette.config import ServerConfig
 from tests.deploy.project_files import (
     AFISHA_VARIABLE,
     COMPOSE_FILE,

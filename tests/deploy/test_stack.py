@@ -42,7 +42,7 @@ from tests.support.s3_server import S3Server, shared_s3_server
 from tests.support.services import require_postgres, require_redis
 from tests.support.smtp_server import SmtpTestServer
 
-AFISHA = [sys.executable, "-m", "afisha_starlette.cli"]
+AFISHA = [sys.executable, "-m", "afisha_server.cli"]
 STARTUP_TIMEOUT = 20.0
 MAIL_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0

@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from afisha_starlette.api import API_ENDPOINTS
+from afisha_starlette.routes import API_ENDPOINTS
 from tests.fuzz._scene import ROLE_HEADER, ROLES, FuzzScene, fuzz_app, openapi_of
 from tests.security._stack import PASSWORD
 from tests.support.services import require_postgres

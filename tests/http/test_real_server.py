@@ -23,7 +23,7 @@ MAIL_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 PASSWORD = "a real server secret"
 CODE = re.compile(r"verification code is (\d{6})")
-COMMAND = [sys.executable, "-m", "afisha_starlette.cli"]
+COMMAND = [sys.executable, "-m", "afisha_server.cli"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -19,10 +19,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from afisha_server import tracing
 from afisha_server.asgi import create_app
-from afisha_starlette import tracing
-from afisha_starlette.bootstrap import build_runtime
-from afisha_starlette.config import ServerConfig
+from afisha_server.bootstrap import build_runtime
+from afisha_server.config import ServerConfig
 from tests.support.pg import fresh_schema
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 import pytest
 
-from afisha_starlette.api import API_ENDPOINTS
 from afisha_starlette.endpoints import Endpoint
+from afisha_starlette.routes import API_ENDPOINTS
 from tests.security._stack import PASSWORD, Account, Stack, sqlite_snapshot
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)

@@ -16,7 +16,7 @@ import attrs
 import httpx
 import pytest
 
-COMMAND = [sys.executable, "-m", "afisha_starlette.cli"]
+COMMAND = [sys.executable, "-m", "afisha_server.cli"]
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 

@@ -496,3 +496,17 @@ async def test_deleting_an_unknown_or_already_deleted_user_is_not_found(world: W
         await world.afisha.accounts.delete_user(admin, gone.user.id)
     with pytest.raises(NotFound):
         await world.afisha.accounts.delete_user(admin, uuid.uuid4())
+
+
+async def test_the_first_administrator_is_a_system_user_unless_told(world: World) -> None:
+    first = await world.afisha.accounts.create_administrator(
+        "first@example.org", "first", "a long passphrase"
+    )
+    second = await world.afisha.accounts.create_administrator(
+        "second@example.org", "second", "a long passphrase"
+    )
+    told = await world.afisha.accounts.create_administrator(
+        "third@example.org", "third", "a long passphrase", is_system=True
+    )
+
+    assert (first.is_system, second.is_system, told.is_system) == (True, False, True)

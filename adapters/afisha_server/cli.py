@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from afisha_core.errors import AfishaError
-from afisha_starlette.config import ConfigError, ServerConfig
-from afisha_starlette.logs import configure_logging, redact, redact_url
+from afisha_server.config import ConfigError, ServerConfig
+from afisha_server.logs import configure_logging, redact, redact_url
 
 __all__ = ["main"]
 
@@ -240,8 +240,8 @@ def _serve_one(
     args: argparse.Namespace, config: ServerConfig, sock: socket.socket, uvicorn: Any
 ) -> int:
     from afisha_server.asgi import create_app  # noqa: PLC0415
-    from afisha_starlette.bootstrap import build_runtime  # noqa: PLC0415
-    from afisha_starlette.tracing import instrument_databases  # noqa: PLC0415
+    from afisha_server.bootstrap import build_runtime  # noqa: PLC0415
+    from afisha_server.tracing import instrument_databases  # noqa: PLC0415
 
     # uvicorn handles SIGTERM itself and, once it has shut down, raises the signal
     # again for the previous handler. With the default one the process would die right
@@ -300,7 +300,7 @@ def _serve_many(
 
 
 async def _migrate_quietly(config: ServerConfig) -> int:
-    from afisha_starlette.bootstrap import open_database  # noqa: PLC0415
+    from afisha_server.bootstrap import open_database  # noqa: PLC0415
 
     db, close = await open_database(config, migrate=False)
     try:
@@ -313,25 +313,25 @@ async def _migrate_quietly(config: ServerConfig) -> int:
 
 def _worker(_args: argparse.Namespace, config: ServerConfig) -> int:
     from afisha_apscheduler import run_forever  # noqa: PLC0415
-    from afisha_starlette.bootstrap import build_runtime  # noqa: PLC0415
-    from afisha_starlette.heartbeat import Heartbeat  # noqa: PLC0415
+    from afisha_server.bootstrap import build_core  # noqa: PLC0415
+    from afisha_server.heartbeat import Heartbeat  # noqa: PLC0415
 
     heartbeat = Heartbeat(Path(config.heartbeat_path))
 
     async def work() -> int:
-        runtime = await build_runtime(config)
+        wiring = await build_core(config)  # the core alone: the worker serves no HTTP
         try:
-            await run_forever(runtime.afisha, config.scheduler_interval, on_tick=heartbeat.beat)
+            await run_forever(wiring.afisha, config.scheduler_interval, on_tick=heartbeat.beat)
         finally:
-            await runtime.aclose()
+            await wiring.aclose()
         return 0
 
     return _run(work())
 
 
 def _worker_health(args: argparse.Namespace, config: ServerConfig) -> int:
-    from afisha_starlette.config import parse_duration  # noqa: PLC0415
-    from afisha_starlette.heartbeat import check_heartbeat  # noqa: PLC0415
+    from afisha_server.config import parse_duration  # noqa: PLC0415
+    from afisha_server.heartbeat import check_heartbeat  # noqa: PLC0415
 
     try:
         max_age = (
@@ -351,7 +351,7 @@ def _worker_health(args: argparse.Namespace, config: ServerConfig) -> int:
 
 def _migrate(args: argparse.Namespace, config: ServerConfig) -> int:
     from afisha_core.migrations import load_migrations  # noqa: PLC0415
-    from afisha_starlette.bootstrap import open_database  # noqa: PLC0415
+    from afisha_server.bootstrap import open_database  # noqa: PLC0415
 
     async def migrate() -> int:
         db, close = await open_database(config, migrate=False)
@@ -389,8 +389,8 @@ def _migrations_dir(config: ServerConfig) -> Path:
 
 
 def _backup(args: argparse.Namespace, config: ServerConfig) -> int:
+    from afisha_server.bootstrap import sqlite_path  # noqa: PLC0415
     from afisha_sqlite import SqliteDatabase  # noqa: PLC0415
-    from afisha_starlette.bootstrap import sqlite_path  # noqa: PLC0415
 
     if urlsplit(config.database_url).scheme != "sqlite":
         _fail(
@@ -417,9 +417,7 @@ def _backup(args: argparse.Namespace, config: ServerConfig) -> int:
 
 
 def _create_admin(args: argparse.Namespace, config: ServerConfig) -> int:
-    from afisha_core.domain import Role  # noqa: PLC0415
-    from afisha_core.ports import UserQuery  # noqa: PLC0415
-    from afisha_starlette.bootstrap import build_runtime  # noqa: PLC0415
+    from afisha_server.bootstrap import build_core  # noqa: PLC0415
 
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
@@ -427,15 +425,14 @@ def _create_admin(args: argparse.Namespace, config: ServerConfig) -> int:
         return 2
 
     async def create() -> int:
-        runtime = await build_runtime(config)
+        wiring = await build_core(config)
         try:
-            async with runtime.afisha.uow() as uow:
-                first = not await uow.users.list(UserQuery(role=Role.ADMINISTRATOR, limit=1))
-            user = await runtime.afisha.accounts.create_administrator(
-                args.email, args.username, password, full_name=args.full_name, is_system=first
+            # The core decides: the first administrator is a system user.
+            user = await wiring.afisha.accounts.create_administrator(
+                args.email, args.username, password, full_name=args.full_name
             )
         finally:
-            await runtime.aclose()
+            await wiring.aclose()
         kind = "system administrator" if user.is_system else "administrator"
         print(f"created {kind} {user.username} <{user.email}> ({user.id})", flush=True)
         return 0

@@ -1,6 +1,6 @@
 """The composition root: the only place that builds adapters and wires them to the core.
 
-Everything is chosen from :class:`~afisha_starlette.config.ServerConfig`: PostgreSQL or
+Everything is chosen from :class:`~afisha_server.config.ServerConfig`: PostgreSQL or
 SQLite, S3 or local files, Redis or an in-process limiter, SMTP or ``.eml`` files.
 """
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import attrs
+
 from afisha_argon2 import Argon2PasswordHasher
 from afisha_core.app import Afisha
 from afisha_core.clock import SystemClock
@@ -21,12 +23,12 @@ from afisha_core.settings import Settings
 from afisha_obstore import ObstoreStorage
 from afisha_postgres import PostgresDatabase, split_schema
 from afisha_redis import RedisRateLimiter
+from afisha_server.config import ConfigError, ServerConfig
 from afisha_smtp import EmlFileMailer, SmtpMailer
 from afisha_sqlite import SqliteDatabase
-from afisha_starlette.config import ConfigError, ServerConfig
 from afisha_starlette.runtime import Check, Runtime
 
-__all__ = ["build_runtime", "open_database", "sqlite_path"]
+__all__ = ["Wiring", "build_core", "build_runtime", "open_database"]
 
 logger = logging.getLogger("afisha")
 
@@ -75,8 +77,29 @@ async def open_database(
     return postgres, postgres.close
 
 
-async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtime:
-    """Build every adapter from ``config`` and the core on top of them."""
+@attrs.define(kw_only=True)
+class Wiring:
+    """The core built from configuration, with what its hosts need around it.
+
+    ``checks`` name each backing service for readiness; ``serve_media`` says whether
+    pictures are local files the HTTP app serves itself; ``closers`` close the adapters
+    (last opened, first closed); ``backlog`` reads what waits for the worker.
+    """
+
+    afisha: Afisha
+    checks: dict[str, Check]
+    serve_media: bool
+    closers: list[Callable[[], Awaitable[None]]]
+    backlog: Callable[[], Awaitable[dict[str, float]]]
+
+    async def aclose(self) -> None:
+        """Close every adapter, in the reverse order of opening."""
+        while self.closers:
+            await self.closers.pop()()
+
+
+async def build_core(config: ServerConfig, *, migrate: bool = True) -> Wiring:
+    """Build every adapter from ``config`` and the core on top of them (no HTTP)."""
     clock = SystemClock()
     settings = settings_of(config)
     runtime_closers: list[Callable[[], Awaitable[None]]] = []
@@ -133,11 +156,23 @@ async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtim
         clock=clock,
         settings=settings,
     )
-    return Runtime(
+    return Wiring(
         afisha=afisha,
         checks=checks,
         serve_media=serve_media,
         closers=runtime_closers,
-        event_url_template=config.event_url,
         backlog=backlog,
+    )
+
+
+async def build_runtime(config: ServerConfig, *, migrate: bool = True) -> Runtime:
+    """The core from ``config``, as the HTTP app takes it."""
+    wiring = await build_core(config, migrate=migrate)
+    return Runtime(
+        afisha=wiring.afisha,
+        checks=wiring.checks,
+        serve_media=wiring.serve_media,
+        closers=wiring.closers,
+        event_url_template=config.event_url,
+        backlog=wiring.backlog,
     )

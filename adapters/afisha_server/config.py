@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from afisha_starlette.logs import LOG_FORMATS, redact_url
+from afisha_server.logs import LOG_FORMATS, redact_url
 
 __all__ = ["ConfigError", "ServerConfig", "parse_duration"]
 
