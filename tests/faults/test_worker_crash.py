@@ -27,7 +27,7 @@ from afisha_core.app import Afisha
 from afisha_core.clock import SystemClock
 from afisha_core.settings import Settings
 from afisha_core.testing import FastPasswordHasher, InMemoryObjectStorage, InMemoryRateLimiter
-from afisha_core.testing.contracts._builders import make_event, make_participation, make_user
+from afisha_core.testing.builders import make_event, make_participation, make_user
 from afisha_postgres import PostgresDatabase
 from afisha_smtp import SmtpMailer
 from tests.support.pg import fresh_schema

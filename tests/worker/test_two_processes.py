@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import LiteralString
 
-from afisha_core.testing.contracts._builders import make_event, make_participation, make_user
+from afisha_core.testing.builders import make_event, make_participation, make_user
 from afisha_postgres import PostgresDatabase
 from tests.support.pg import fresh_schema
 from tests.support.smtp_server import SmtpTestServer

@@ -46,7 +46,7 @@ from afisha_core.domain import (
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import EventQuery, UnitOfWorkFactory, UserQuery
-from afisha_core.testing.contracts._builders import (
+from afisha_core.testing.builders import (
     T0,
     make_email,
     make_event,
