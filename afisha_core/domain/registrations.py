@@ -10,6 +10,7 @@ import attrs
 from afisha_core.domain import _validators as v
 
 MAX_CODE_ATTEMPTS = 5
+"""Wrong codes a registration survives; one more and it is dead."""
 
 
 @attrs.frozen(kw_only=True)
