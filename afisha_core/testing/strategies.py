@@ -161,6 +161,11 @@ def _password_hashes() -> st.SearchStrategy[str]:
     )
 
 
+def _credential_versions() -> st.SearchStrategy[int]:
+    """Password generations: 1 for a first password, more after each change."""
+    return st.integers(min_value=1, max_value=2**31 - 1)
+
+
 def usernames() -> st.SearchStrategy[str]:
     """Generate valid usernames: 3 to 32 of ``a-z``, ``0-9``, ``_``, ``.`` and ``-``."""
     return st.text("abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=3, max_size=32)
@@ -213,6 +218,7 @@ def users(draw: st.DrawFn, *, role: Role | None = None, deleted: bool | None = N
         ),
         created_at=created_at,
         deleted_at=draw(_later(created_at)) if is_deleted else None,
+        credential_version=draw(_credential_versions()),
     )
 
 
@@ -230,6 +236,7 @@ def login_sessions(draw: st.DrawFn, *, user_id: UUID | None = None) -> LoginSess
         last_seen_at=draw(_later(created_at)),
         expires_at=draw(_later(created_at, at_least=timedelta(microseconds=1))),
         revoked_at=draw(_optional_later(created_at)),
+        credential_version=draw(_credential_versions()),
     )
 
 
@@ -266,6 +273,7 @@ def recoveries(draw: st.DrawFn, *, user_id: UUID | None = None) -> IssuedLoginRe
         created_at=created_at,
         expires_at=draw(_later(created_at, at_least=timedelta(microseconds=1))),
         used_at=draw(_optional_later(created_at)),
+        credential_version=draw(_credential_versions()),
     )
 
 

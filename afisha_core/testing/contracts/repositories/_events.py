@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from afisha_core.domain import (
+    Event,
     EventView,
     ParticipationStatus,
     Role,
 )
 from afisha_core.ports import EventQuery, UnitOfWorkFactory
+from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_event,
@@ -23,11 +27,9 @@ from afisha_core.testing.builders import (
 )
 from afisha_core.testing.contracts.repositories._support import (
     MAX_PAGES,
-    MICRO_1,
-    MICRO_2,
-    MICRO_3,
     PARTICIPATING,
     REJECTED,
+    ROUND_TRIPS,
     US,
     WAITLISTED,
     get_event,
@@ -44,49 +46,29 @@ class EventRepositoryContract:
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
 
-    async def test_event_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
-        """Events come back field for field, minimal and full."""
+    @ROUND_TRIPS
+    @given(drawn=afs.events(), by_admin=st.booleans())
+    async def test_events_round_trip(
+        self, uow_factory: UnitOfWorkFactory, drawn: Event, by_admin: bool
+    ) -> None:
+        """Any event comes back field for field, by get and by get_for_update."""
         admin = make_user(role=Role.ADMINISTRATOR)
-        minimal = make_event()
-        full = make_event(
-            name="Концерт «Весна» 🎻",
-            short_description="Короткое описание",
-            description="Строка 1\n2: строка — «кавычки», 'апостроф', \\ обратная черта",
-            starts_at=MICRO_1,
-            ends_at=MICRO_2,
-            timezone="Europe/Moscow",
-            location="Москва, ул. Пушкина, д. 1",
-            payment_info="Оплата на месте: 500 ₽",
-            max_participants_count=42,
-            image_key=f"events/{unique()}.png",
-            created_by=admin.id,
-            created_at=MICRO_3,
-            updated_at=MICRO_3,
-            rejected_at=MICRO_3,
-            rejection_reason="Отменено из-за погоды",
-        )
-        await seed(uow_factory, users=[admin], events=[minimal, full])
+        event = attrs.evolve(drawn, id=uuid4(), created_by=admin.id if by_admin else None)
+        await seed(uow_factory, users=[admin], events=[event])
         async with uow_factory() as uow:
-            assert await uow.events.get(minimal.id) == minimal
-            assert await uow.events.get(full.id) == full
-            assert await uow.events.get_for_update(full.id) == full
+            assert await uow.events.get(event.id) == event
+            assert await uow.events.get_for_update(event.id) == event
 
-    async def test_event_update_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
+    @ROUND_TRIPS
+    @given(before=afs.events(), after=afs.events())
+    async def test_event_updates_round_trip(
+        self, uow_factory: UnitOfWorkFactory, before: Event, after: Event
+    ) -> None:
         """An event update replaces every field, setting some to ``None``."""
-        event = make_event(max_participants_count=10, image_key="a.png")
-        await seed(uow_factory, events=[event])
-        changed = attrs.evolve(
-            event,
-            name="Новое имя",
-            starts_at=MICRO_1,
-            ends_at=MICRO_2,
-            timezone="Asia/Tokyo",
-            max_participants_count=None,
-            image_key=None,
-            updated_at=MICRO_3,
-            rejected_at=MICRO_3,
-            rejection_reason="причина",
-        )
+        admin = make_user(role=Role.ADMINISTRATOR)
+        event = attrs.evolve(before, id=uuid4(), created_by=admin.id)
+        changed = attrs.evolve(after, id=event.id, created_by=None)
+        await seed(uow_factory, users=[admin], events=[event])
         async with uow_factory() as uow:
             await uow.events.update(changed)
             await uow.commit()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import attrs
+from hypothesis import given
 
 from afisha_core.domain import (
     InstantNotification,
 )
 from afisha_core.ports import UnitOfWorkFactory
+from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_notification,
@@ -20,6 +22,7 @@ from afisha_core.testing.contracts.repositories._support import (
     MAX_PAGES,
     MICRO_1,
     MICRO_2,
+    ROUND_TRIPS,
     seed,
 )
 
@@ -30,24 +33,18 @@ class NotificationRepositoryContract:
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
 
-    async def test_notification_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
-        """Notifications come back field for field."""
+    @ROUND_TRIPS
+    @given(drawn=afs.notifications())
+    async def test_notifications_round_trip(
+        self, uow_factory: UnitOfWorkFactory, drawn: InstantNotification
+    ) -> None:
+        """Any notification comes back field for field."""
         user = make_user()
-        plain = make_notification(user.id)
-        full = make_notification(
-            user.id,
-            title="Событие перенесено 📅",
-            content="Новое время: 5 марта, 19:00.\n— вторая строка.",
-            cta_url="https://example.com/events/1?a=1&b=2",
-            cta_label="Открыть",
-            created_at=MICRO_1,
-            acked_at=MICRO_2,
-        )
-        await seed(uow_factory, users=[user], notifications=[plain, full])
+        notification = attrs.evolve(drawn, id=uuid4(), user_id=user.id)
+        await seed(uow_factory, users=[user], notifications=[notification])
         async with uow_factory() as uow:
-            assert await uow.notifications.get(plain.id) == plain
-            assert await uow.notifications.get(full.id) == full
-            assert await uow.notifications.get(make_notification(user.id).id) is None
+            assert await uow.notifications.get(notification.id) == notification
+            assert await uow.notifications.get(uuid4()) is None
 
     async def test_ack_keeps_the_first_ack_and_only_the_owners(
         self, uow_factory: UnitOfWorkFactory

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import attrs
+from hypothesis import given
 
 from afisha_core.domain import (
     Participant,
@@ -15,6 +16,7 @@ from afisha_core.domain import (
     User,
 )
 from afisha_core.ports import UnitOfWorkFactory
+from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_event,
@@ -25,9 +27,9 @@ from afisha_core.testing.contracts.repositories._support import (
     MAX_PAGES,
     MICRO_1,
     MICRO_2,
-    MICRO_3,
     PARTICIPATING,
     REJECTED,
+    ROUND_TRIPS,
     WAITLISTED,
     get_participation,
     seed,
@@ -40,40 +42,36 @@ class ParticipationRepositoryContract:
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
 
-    async def test_participation_round_trip_and_replace(
-        self, uow_factory: UnitOfWorkFactory
+    @ROUND_TRIPS
+    @given(drawn=afs.participations())
+    async def test_participations_round_trip(
+        self, uow_factory: UnitOfWorkFactory, drawn: Participation
     ) -> None:
-        """Participations come back field for field; saving again replaces the row."""
-        event, user, other = make_event(), make_user(), make_user()
-        first = make_participation(
-            event.id,
-            user.id,
-            status=WAITLISTED,
-            created_at=MICRO_1,
-            status_changed_at=MICRO_1,
-        )
-        queued = make_participation(event.id, other.id, reminder_queued_at=MICRO_2)
-        await seed(uow_factory, users=[user, other], events=[event])
+        """Any participation comes back field for field."""
+        event, user = make_event(), make_user()
+        participation = attrs.evolve(drawn, event_id=event.id, user_id=user.id)
+        await seed(uow_factory, users=[user], events=[event], participations=[participation])
+        assert await get_participation(uow_factory, event.id, user.id) == participation
+
+    @ROUND_TRIPS
+    @given(first=afs.participations(), then=afs.participations())
+    async def test_saving_again_replaces_all_but_the_reminder_claim(
+        self, uow_factory: UnitOfWorkFactory, first: Participation, then: Participation
+    ) -> None:
+        """A second save replaces the row but never writes over its reminder claim.
+
+        Claims are set by claim_due_reminders, which does not lock the event, and
+        cleared only by clear_reminders.
+        """
+        event, user = make_event(), make_user()
+        stored = attrs.evolve(first, event_id=event.id, user_id=user.id)
+        replaced = attrs.evolve(then, event_id=event.id, user_id=user.id)
+        await seed(uow_factory, users=[user], events=[event], participations=[stored])
         async with uow_factory() as uow:
-            await uow.participations.save(first)
-            await uow.participations.save(queued)
+            await uow.participations.save(replaced)
             await uow.commit()
-        assert await get_participation(uow_factory, event.id, user.id) == first
-        assert await get_participation(uow_factory, event.id, other.id) == queued
-        for status in (PARTICIPATING, REJECTED, WAITLISTED):
-            replaced = attrs.evolve(first, status=status, status_changed_at=MICRO_3)
-            async with uow_factory() as uow:
-                await uow.participations.save(replaced)
-                await uow.commit()
-            assert await get_participation(uow_factory, event.id, user.id) == replaced
-        # A save never writes over the reminder claim of an existing row (set by claims,
-        # which do not lock the event, and cleared only by clear_reminders).
-        left = attrs.evolve(queued, status=REJECTED, reminder_queued_at=None)
-        async with uow_factory() as uow:
-            await uow.participations.save(left)
-            await uow.commit()
-        assert await get_participation(uow_factory, event.id, other.id) == attrs.evolve(
-            left, reminder_queued_at=MICRO_2
+        assert await get_participation(uow_factory, event.id, user.id) == attrs.evolve(
+            replaced, reminder_queued_at=stored.reminder_queued_at
         )
 
     async def test_missing_participation_is_none(self, uow_factory: UnitOfWorkFactory) -> None:

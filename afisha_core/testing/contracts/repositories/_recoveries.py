@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from uuid import uuid4
 
 import attrs
+from hypothesis import given
 
+from afisha_core.domain import (
+    IssuedLoginRecovery,
+)
 from afisha_core.ports import UnitOfWorkFactory
+from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_recovery,
     make_user,
 )
 from afisha_core.testing.contracts.repositories._support import (
-    MICRO_1,
-    MICRO_2,
-    MICRO_3,
+    ROUND_TRIPS,
+    fresh_token_hash,
     seed,
 )
 
@@ -27,30 +32,40 @@ class RecoveryRepositoryContract:
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
 
-    async def test_recovery_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
-        """Recovery tokens come back field for field by token hash."""
+    @ROUND_TRIPS
+    @given(drawn=afs.recoveries())
+    async def test_recoveries_round_trip(
+        self, uow_factory: UnitOfWorkFactory, drawn: IssuedLoginRecovery
+    ) -> None:
+        """Any recovery token comes back field for field by token hash."""
         user = make_user()
-        plain = make_recovery(user.id)
-        used = make_recovery(
-            user.id, created_at=MICRO_1, expires_at=MICRO_2, used_at=MICRO_3, credential_version=5
-        )
-        await seed(uow_factory, users=[user], recoveries=[plain, used])
+        recovery = attrs.evolve(drawn, id=uuid4(), user_id=user.id, token_hash=fresh_token_hash())
+        await seed(uow_factory, users=[user], recoveries=[recovery])
         async with uow_factory() as uow:
-            assert await uow.recoveries.get_by_token_hash(plain.token_hash) == plain
-            assert await uow.recoveries.get_by_token_hash(used.token_hash) == used
-            assert await uow.recoveries.get_by_token_hash(make_recovery(user.id).token_hash) is None
+            assert await uow.recoveries.get_by_token_hash(recovery.token_hash) == recovery
+            assert await uow.recoveries.get_by_token_hash(fresh_token_hash()) is None
 
-    async def test_recovery_update_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
+    @ROUND_TRIPS
+    @given(before=afs.recoveries(), after=afs.recoveries())
+    async def test_recovery_updates_round_trip(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        before: IssuedLoginRecovery,
+        after: IssuedLoginRecovery,
+    ) -> None:
         """A recovery update replaces every field."""
         user = make_user()
-        recovery = make_recovery(user.id)
+        recovery = attrs.evolve(before, id=uuid4(), user_id=user.id, token_hash=fresh_token_hash())
+        changed = attrs.evolve(
+            after, id=recovery.id, user_id=user.id, token_hash=fresh_token_hash()
+        )
         await seed(uow_factory, users=[user], recoveries=[recovery])
-        used = attrs.evolve(recovery, used_at=MICRO_1)
         async with uow_factory() as uow:
-            await uow.recoveries.update(used)
+            await uow.recoveries.update(changed)
             await uow.commit()
         async with uow_factory() as uow:
-            assert await uow.recoveries.get_by_token_hash(recovery.token_hash) == used
+            assert await uow.recoveries.get_by_token_hash(changed.token_hash) == changed
+            assert await uow.recoveries.get_by_token_hash(recovery.token_hash) is None
 
     async def test_a_recovery_token_used_concurrently_is_accepted_once(
         self, uow_factory: UnitOfWorkFactory

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import uuid4
 
 import attrs
+from hypothesis import given
 
+from afisha_core.domain import (
+    LoginSession,
+)
 from afisha_core.ports import UnitOfWorkFactory
+from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_session,
@@ -15,8 +21,9 @@ from afisha_core.testing.builders import (
 from afisha_core.testing.contracts.repositories._support import (
     MICRO_1,
     MICRO_2,
-    MICRO_3,
+    ROUND_TRIPS,
     US,
+    fresh_token_hash,
     seed,
 )
 
@@ -27,26 +34,18 @@ class SessionRepositoryContract:
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
 
-    async def test_session_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
-        """Sessions come back field for field, by uid and by token hash."""
+    @ROUND_TRIPS
+    @given(drawn=afs.login_sessions())
+    async def test_sessions_round_trip(
+        self, uow_factory: UnitOfWorkFactory, drawn: LoginSession
+    ) -> None:
+        """Any session comes back field for field, by uid and by token hash."""
         user = make_user()
-        plain = make_session(user.id)
-        full = make_session(
-            user.id,
-            user_agent="Mozilla/5.0 (Браузер; ☃)",
-            client_address="2001:db8::1",
-            created_at=MICRO_1,
-            last_seen_at=MICRO_2,
-            expires_at=MICRO_3,
-            revoked_at=MICRO_2,
-            credential_version=4,
-        )
-        await seed(uow_factory, users=[user], sessions=[plain, full])
+        session = attrs.evolve(drawn, uid=uuid4(), user_id=user.id, token_hash=fresh_token_hash())
+        await seed(uow_factory, users=[user], sessions=[session])
         async with uow_factory() as uow:
-            assert await uow.sessions.get(plain.uid) == plain
-            assert await uow.sessions.get(full.uid) == full
-            assert await uow.sessions.get_by_token_hash(full.token_hash) == full
-            assert await uow.sessions.get_by_token_hash(plain.token_hash) == plain
+            assert await uow.sessions.get(session.uid) == session
+            assert await uow.sessions.get_by_token_hash(session.token_hash) == session
 
     async def test_touch_sets_last_seen_only_on_a_live_session(
         self, uow_factory: UnitOfWorkFactory

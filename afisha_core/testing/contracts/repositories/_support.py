@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
+
+import attrs
+from hypothesis import HealthCheck, settings
 
 from afisha_core.domain import (
     Event,
@@ -21,6 +25,7 @@ from afisha_core.domain import (
 from afisha_core.ports import EventQuery, UnitOfWorkFactory
 from afisha_core.testing.builders import (
     T0,
+    unique,
 )
 
 PARTICIPATING = ParticipationStatus.PARTICIPATING
@@ -129,3 +134,50 @@ def sort_events(events: Iterable[Event]) -> list[Event]:
 
 class Boom(Exception):
     """Raised by tests to leave a unit of work by an exception."""
+
+
+ROUND_TRIPS = settings(
+    max_examples=15,
+    deadline=None,
+    # The store fixture is shared by the examples of one test on purpose: each example
+    # makes its objects unique (see the fresh_* helpers), as two users of one database do.
+    # One test method serves every adapter's subclass (memory, SQLite, PostgreSQL, yours);
+    # an example saved by one of them replays harmlessly against the others.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+)
+"""Hypothesis settings of the round-trip properties: a few examples on each store."""
+
+
+def fresh_token_hash() -> str:
+    """A SHA-256 hex digest no other example used."""
+    return hashlib.sha256(uuid4().bytes).hexdigest()
+
+
+def _unique_email(email: str) -> str:
+    local, domain = email.rsplit("@", 1)
+    return f"{unique()}{local}"[:64] + "@" + domain
+
+
+def _unique_username(username: str) -> str:
+    return f"{unique()}{username}"[:32]
+
+
+def fresh_user(user: User) -> User:
+    """``user`` with a new id and an email and username no other example used."""
+    return attrs.evolve(
+        user,
+        id=uuid4(),
+        email=_unique_email(user.email),
+        username=_unique_username(user.username),
+    )
+
+
+def fresh_registration(registration: IssuedRegistration) -> IssuedRegistration:
+    """``registration`` with a new id, token hash, email and username."""
+    return attrs.evolve(
+        registration,
+        id=uuid4(),
+        token_hash=fresh_token_hash(),
+        email=_unique_email(registration.email),
+        username=_unique_username(registration.username),
+    )

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import attrs
 import pytest
+from hypothesis import given
 
 from afisha_core.domain import (
     Role,
@@ -15,6 +16,7 @@ from afisha_core.domain import (
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import UnitOfWorkFactory, UserQuery
+from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_user,
@@ -23,9 +25,10 @@ from afisha_core.testing.builders import (
 from afisha_core.testing.contracts.repositories._support import (
     MAX_PAGES,
     MICRO_1,
-    MICRO_2,
+    ROUND_TRIPS,
     US,
     add_users,
+    fresh_user,
     get_user,
     seed,
     update_user,
@@ -38,48 +41,37 @@ class UserRepositoryContract:
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
 
-    async def test_user_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
-        """Users come back field for field, deleted ones included."""
-        plain = make_user()
-        full = make_user(
-            full_name="Анна-Мария Ёлкина 🎉",
-            password_hash="$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-            role=Role.ADMINISTRATOR,
-            is_system=True,
-            created_at=MICRO_1,
-            credential_version=7,
-        )
-        deleted = make_user(created_at=MICRO_1, deleted_at=MICRO_2)
-        await seed(uow_factory, users=[plain, full, deleted])
-        async with uow_factory() as uow:
-            assert await uow.users.get(plain.id) == plain
-            assert await uow.users.get(full.id) == full
-            assert await uow.users.get(deleted.id) == deleted
-            assert await uow.users.get_by_email(full.email) == full
-            assert await uow.users.get_by_username(full.username) == full
-
-    async def test_user_update_round_trip(self, uow_factory: UnitOfWorkFactory) -> None:
-        """An update replaces every field, and lookups follow the new email and username."""
-        user = make_user()
+    @ROUND_TRIPS
+    @given(drawn=afs.users())
+    async def test_users_round_trip(self, uow_factory: UnitOfWorkFactory, drawn: User) -> None:
+        """Any user comes back field for field; lookups by email and username find it while live."""
+        user = fresh_user(drawn)
         await seed(uow_factory, users=[user])
-        changed = attrs.evolve(
-            user,
-            email=f"new-{unique()}@example.com",
-            username=f"new_{unique()}",
-            full_name="Новое Имя",
-            password_hash="$new$hash",
-            role=Role.ADMINISTRATOR,
-            is_system=True,
-            credential_version=user.credential_version + 1,
-        )
+        live = user if user.deleted_at is None else None
+        async with uow_factory() as uow:
+            assert await uow.users.get(user.id) == user
+            assert await uow.users.get_for_update(user.id) == user
+            assert await uow.users.get_by_email(user.email) == live
+            assert await uow.users.get_by_username(user.username) == live
+
+    @ROUND_TRIPS
+    @given(before=afs.users(), after=afs.users())
+    async def test_user_updates_round_trip(
+        self, uow_factory: UnitOfWorkFactory, before: User, after: User
+    ) -> None:
+        """An update replaces every field, and lookups follow the new email and username."""
+        user = fresh_user(before)
+        changed = attrs.evolve(fresh_user(after), id=user.id)
+        await seed(uow_factory, users=[user])
         async with uow_factory() as uow:
             assert await uow.users.get_for_update(user.id) == user
             await uow.users.update(changed)
             await uow.commit()
+        live = changed if changed.deleted_at is None else None
         async with uow_factory() as uow:
             assert await uow.users.get(user.id) == changed
-            assert await uow.users.get_by_email(changed.email) == changed
-            assert await uow.users.get_by_username(changed.username) == changed
+            assert await uow.users.get_by_email(changed.email) == live
+            assert await uow.users.get_by_username(changed.username) == live
             assert await uow.users.get_by_email(user.email) is None
             assert await uow.users.get_by_username(user.username) is None
 
