@@ -23,15 +23,13 @@ from typing import Any, LiteralString
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from afisha_core.app import Afisha
-from afisha_core.clock import SystemClock
 from afisha_core.settings import Settings
-from afisha_core.testing import FastPasswordHasher, InMemoryObjectStorage, InMemoryRateLimiter
 from afisha_core.testing.builders import make_event, make_participation, make_user
 from afisha_postgres import PostgresDatabase
 from afisha_smtp import SmtpMailer
 from tests.support.pg import fresh_schema
 from tests.support.smtp_server import RecordingHandler, SmtpTestServer
+from tests.support.worker import worker_afisha
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTICIPANTS = 30
@@ -114,15 +112,10 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_stuck_and_reminds_once(
             assert "reminders queued 30" in output, output
             assert sent_before_kill < PARTICIPANTS
 
-            clock = SystemClock()
-            afisha = Afisha(
-                uow=db,
-                hasher=FastPasswordHasher(),
-                limiter=InMemoryRateLimiter(clock),
-                storage=InMemoryObjectStorage(),
-                mailer=SmtpMailer("127.0.0.1", smtp.port),
-                clock=clock,
-                settings=Settings(outbox_lease=timedelta(seconds=LEASE), outbox_batch_size=BATCH),
+            afisha = worker_afisha(
+                db,
+                SmtpMailer("127.0.0.1", smtp.port),
+                Settings(outbox_lease=timedelta(seconds=LEASE), outbox_batch_size=BATCH),
             )
             assert await afisha.reminders.send_due() == 0  # nothing is claimed twice
             leased = (
