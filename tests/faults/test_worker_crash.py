@@ -12,12 +12,10 @@ at the moment of the kill arrives twice (delivery is at least once, by design).
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, LiteralString
 
 import pytest
@@ -29,9 +27,8 @@ from afisha_postgres import PostgresDatabase
 from afisha_smtp import SmtpMailer
 from tests.support.pg import fresh_schema
 from tests.support.smtp_server import RecordingHandler, SmtpTestServer
-from tests.support.worker import worker_afisha
+from tests.support.worker import start_worker, worker_afisha
 
-ROOT = Path(__file__).resolve().parents[2]
 PARTICIPANTS = 30
 BATCH = 10
 LEASE = 4.0
@@ -84,16 +81,13 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_stuck_and_reminds_once(
         await db.open(wait=True)
         try:
             emails = await seed(db)
-            arguments = ["-W", "error", "-m", "tests.faults._tick_worker"]
-            arguments += ["--database-url", url, "--schema", schema]
-            arguments += ["--smtp-port", str(smtp.port), "--lease", str(LEASE)]
-            arguments += ["--batch", str(BATCH)]
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable,
-                *arguments,
-                cwd=ROOT,
+            worker = await start_worker(
+                "tests.faults._tick_worker",
+                url,
+                schema,
+                smtp.port,
+                *("--lease", str(LEASE), "--batch", str(BATCH)),
                 stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
             )
             try:
                 deadline = time.monotonic() + 30
