@@ -17,8 +17,9 @@ makes them queue, which is fine.
 The tests use fixed instants (never the wall clock) and never keep using a unit of work
 after one of its repositories raised. Each repository's tests are a mixin in a module of
 their own (``_users``, ``_events``, ...); :class:`UnitOfWorkContract` combines them all.
-Round trips (store, read back, compare field for field) are Hypothesis properties over
-the strategies of :mod:`afisha_core.testing.strategies`, a few examples each, on the one
+The round trips (store, read back, compare field for field; the same after an update)
+are one Hypothesis property, parametrised by entity, over the strategies of
+:mod:`afisha_core.testing.strategies` (``_round_trips``): a few examples each, on the one
 store the fixture gives (each example gets fresh ids, emails, usernames and token hashes).
 """
 
@@ -35,6 +36,7 @@ from afisha_core.testing.contracts.repositories._participations import (
 from afisha_core.testing.contracts.repositories._recoveries import RecoveryRepositoryContract
 from afisha_core.testing.contracts.repositories._registrations import RegistrationRepositoryContract
 from afisha_core.testing.contracts.repositories._reminders import ReminderClaimContract
+from afisha_core.testing.contracts.repositories._round_trips import RoundTripContract
 from afisha_core.testing.contracts.repositories._sessions import SessionRepositoryContract
 from afisha_core.testing.contracts.repositories._transactions import TransactionContract
 from afisha_core.testing.contracts.repositories._users import UserRepositoryContract
@@ -43,6 +45,7 @@ __all__ = ["UnitOfWorkContract"]
 
 
 class UnitOfWorkContract(
+    RoundTripContract,
     TransactionContract,
     UserRepositoryContract,
     SessionRepositoryContract,

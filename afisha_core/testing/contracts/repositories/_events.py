@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
-import attrs
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from afisha_core.domain import (
-    Event,
     EventView,
     ParticipationStatus,
-    Role,
 )
 from afisha_core.ports import EventQuery, UnitOfWorkFactory
-from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_event,
@@ -29,10 +23,8 @@ from afisha_core.testing.contracts.repositories._support import (
     MAX_PAGES,
     PARTICIPATING,
     REJECTED,
-    ROUND_TRIPS,
     US,
     WAITLISTED,
-    get_event,
     list_views,
     listed_ids,
     seed,
@@ -45,34 +37,6 @@ class EventRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
-
-    @ROUND_TRIPS
-    @given(drawn=afs.events(), by_admin=st.booleans())
-    async def test_events_round_trip(
-        self, uow_factory: UnitOfWorkFactory, drawn: Event, by_admin: bool
-    ) -> None:
-        """Any event comes back field for field, by get and by get_for_update."""
-        admin = make_user(role=Role.ADMINISTRATOR)
-        event = attrs.evolve(drawn, id=uuid4(), created_by=admin.id if by_admin else None)
-        await seed(uow_factory, users=[admin], events=[event])
-        async with uow_factory() as uow:
-            assert await uow.events.get(event.id) == event
-            assert await uow.events.get_for_update(event.id) == event
-
-    @ROUND_TRIPS
-    @given(before=afs.events(), after=afs.events())
-    async def test_event_updates_round_trip(
-        self, uow_factory: UnitOfWorkFactory, before: Event, after: Event
-    ) -> None:
-        """An event update replaces every field, setting some to ``None``."""
-        admin = make_user(role=Role.ADMINISTRATOR)
-        event = attrs.evolve(before, id=uuid4(), created_by=admin.id)
-        changed = attrs.evolve(after, id=event.id, created_by=None)
-        await seed(uow_factory, users=[admin], events=[event])
-        async with uow_factory() as uow:
-            await uow.events.update(changed)
-            await uow.commit()
-        assert await get_event(uow_factory, event.id) == changed
 
     async def test_missing_events_are_none(self, uow_factory: UnitOfWorkFactory) -> None:
         """Lookups of unknown events give ``None``."""

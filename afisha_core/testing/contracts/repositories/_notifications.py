@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import attrs
-from hypothesis import given
 
 from afisha_core.domain import (
     InstantNotification,
 )
 from afisha_core.ports import UnitOfWorkFactory
-from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_notification,
@@ -22,7 +20,6 @@ from afisha_core.testing.contracts.repositories._support import (
     MAX_PAGES,
     MICRO_1,
     MICRO_2,
-    ROUND_TRIPS,
     seed,
 )
 
@@ -32,19 +29,6 @@ class NotificationRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
-
-    @ROUND_TRIPS
-    @given(drawn=afs.notifications())
-    async def test_notifications_round_trip(
-        self, uow_factory: UnitOfWorkFactory, drawn: InstantNotification
-    ) -> None:
-        """Any notification comes back field for field."""
-        user = make_user()
-        notification = attrs.evolve(drawn, id=uuid4(), user_id=user.id)
-        await seed(uow_factory, users=[user], notifications=[notification])
-        async with uow_factory() as uow:
-            assert await uow.notifications.get(notification.id) == notification
-            assert await uow.notifications.get(uuid4()) is None
 
     async def test_ack_keeps_the_first_ack_and_only_the_owners(
         self, uow_factory: UnitOfWorkFactory

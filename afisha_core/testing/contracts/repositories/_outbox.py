@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import attrs
-from hypothesis import given
 
 from afisha_core.domain import (
-    OutboxMessage,
     OutboxStatus,
 )
 from afisha_core.ports import UnitOfWorkFactory
-from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_notification,
@@ -23,7 +20,6 @@ from afisha_core.testing.builders import (
 )
 from afisha_core.testing.contracts.repositories._support import (
     MICRO_1,
-    ROUND_TRIPS,
     US,
     seed,
 )
@@ -34,18 +30,6 @@ class OutboxRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
-
-    @ROUND_TRIPS
-    @given(drawn=afs.outbox_messages())
-    async def test_outbox_messages_round_trip(
-        self, uow_factory: UnitOfWorkFactory, drawn: OutboxMessage
-    ) -> None:
-        """Any outbox message comes back field for field, in every status."""
-        message = attrs.evolve(drawn, id=uuid4())
-        await seed(uow_factory, outbox=[message])
-        async with uow_factory() as uow:
-            assert await uow.outbox.get(message.id) == message
-            assert await uow.outbox.get(uuid4()) is None
 
     async def test_add_many_stores_every_notification_and_message(
         self, uow_factory: UnitOfWorkFactory
@@ -71,21 +55,6 @@ class OutboxRepositoryContract:
                 assert await uow.outbox.get(message.id) == message
             claimed = await uow.outbox.claim_due(T0 + timedelta(days=1), T0 + timedelta(days=2), 10)
             assert {m.id for m in claimed} == {m.id for m in messages}
-
-    @ROUND_TRIPS
-    @given(before=afs.outbox_messages(), after=afs.outbox_messages())
-    async def test_outbox_updates_round_trip(
-        self, uow_factory: UnitOfWorkFactory, before: OutboxMessage, after: OutboxMessage
-    ) -> None:
-        """An outbox update replaces every field but the creation time."""
-        message = attrs.evolve(before, id=uuid4())
-        changed = attrs.evolve(after, id=message.id, created_at=message.created_at)
-        await seed(uow_factory, outbox=[message])
-        async with uow_factory() as uow:
-            await uow.outbox.update(changed)
-            await uow.commit()
-        async with uow_factory() as uow:
-            assert await uow.outbox.get(message.id) == changed
 
     async def test_outbox_claim_due_takes_pending_due_messages_oldest_first(
         self, uow_factory: UnitOfWorkFactory

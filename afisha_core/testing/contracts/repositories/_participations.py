@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import attrs
-from hypothesis import given
 
 from afisha_core.domain import (
     Participant,
@@ -16,7 +15,6 @@ from afisha_core.domain import (
     User,
 )
 from afisha_core.ports import UnitOfWorkFactory
-from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_event,
@@ -29,7 +27,6 @@ from afisha_core.testing.contracts.repositories._support import (
     MICRO_2,
     PARTICIPATING,
     REJECTED,
-    ROUND_TRIPS,
     WAITLISTED,
     get_participation,
     seed,
@@ -41,38 +38,6 @@ class ParticipationRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
-
-    @ROUND_TRIPS
-    @given(drawn=afs.participations())
-    async def test_participations_round_trip(
-        self, uow_factory: UnitOfWorkFactory, drawn: Participation
-    ) -> None:
-        """Any participation comes back field for field."""
-        event, user = make_event(), make_user()
-        participation = attrs.evolve(drawn, event_id=event.id, user_id=user.id)
-        await seed(uow_factory, users=[user], events=[event], participations=[participation])
-        assert await get_participation(uow_factory, event.id, user.id) == participation
-
-    @ROUND_TRIPS
-    @given(first=afs.participations(), then=afs.participations())
-    async def test_saving_again_replaces_all_but_the_reminder_claim(
-        self, uow_factory: UnitOfWorkFactory, first: Participation, then: Participation
-    ) -> None:
-        """A second save replaces the row but never writes over its reminder claim.
-
-        Claims are set by claim_due_reminders, which does not lock the event, and
-        cleared only by clear_reminders.
-        """
-        event, user = make_event(), make_user()
-        stored = attrs.evolve(first, event_id=event.id, user_id=user.id)
-        replaced = attrs.evolve(then, event_id=event.id, user_id=user.id)
-        await seed(uow_factory, users=[user], events=[event], participations=[stored])
-        async with uow_factory() as uow:
-            await uow.participations.save(replaced)
-            await uow.commit()
-        assert await get_participation(uow_factory, event.id, user.id) == attrs.evolve(
-            replaced, reminder_queued_at=stored.reminder_queued_at
-        )
 
     async def test_missing_participation_is_none(self, uow_factory: UnitOfWorkFactory) -> None:
         """Lookups of unknown participations give ``None``."""

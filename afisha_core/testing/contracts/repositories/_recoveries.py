@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from uuid import uuid4
 
 import attrs
-from hypothesis import given
 
-from afisha_core.domain import (
-    IssuedLoginRecovery,
-)
 from afisha_core.ports import UnitOfWorkFactory
-from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_recovery,
     make_user,
 )
 from afisha_core.testing.contracts.repositories._support import (
-    ROUND_TRIPS,
-    fresh_token_hash,
     seed,
 )
 
@@ -31,41 +23,6 @@ class RecoveryRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
-
-    @ROUND_TRIPS
-    @given(drawn=afs.recoveries())
-    async def test_recoveries_round_trip(
-        self, uow_factory: UnitOfWorkFactory, drawn: IssuedLoginRecovery
-    ) -> None:
-        """Any recovery token comes back field for field by token hash."""
-        user = make_user()
-        recovery = attrs.evolve(drawn, id=uuid4(), user_id=user.id, token_hash=fresh_token_hash())
-        await seed(uow_factory, users=[user], recoveries=[recovery])
-        async with uow_factory() as uow:
-            assert await uow.recoveries.get_by_token_hash(recovery.token_hash) == recovery
-            assert await uow.recoveries.get_by_token_hash(fresh_token_hash()) is None
-
-    @ROUND_TRIPS
-    @given(before=afs.recoveries(), after=afs.recoveries())
-    async def test_recovery_updates_round_trip(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        before: IssuedLoginRecovery,
-        after: IssuedLoginRecovery,
-    ) -> None:
-        """A recovery update replaces every field."""
-        user = make_user()
-        recovery = attrs.evolve(before, id=uuid4(), user_id=user.id, token_hash=fresh_token_hash())
-        changed = attrs.evolve(
-            after, id=recovery.id, user_id=user.id, token_hash=fresh_token_hash()
-        )
-        await seed(uow_factory, users=[user], recoveries=[recovery])
-        async with uow_factory() as uow:
-            await uow.recoveries.update(changed)
-            await uow.commit()
-        async with uow_factory() as uow:
-            assert await uow.recoveries.get_by_token_hash(changed.token_hash) == changed
-            assert await uow.recoveries.get_by_token_hash(recovery.token_hash) is None
 
     async def test_a_recovery_token_used_concurrently_is_accepted_once(
         self, uow_factory: UnitOfWorkFactory

@@ -5,20 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import attrs
-from hypothesis import given
 
-from afisha_core.domain import (
-    IssuedRegistration,
-)
 from afisha_core.ports import UnitOfWorkFactory
-from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     make_registration,
 )
 from afisha_core.testing.contracts.repositories._support import (
-    ROUND_TRIPS,
-    fresh_registration,
-    fresh_token_hash,
     seed,
 )
 
@@ -28,35 +20,6 @@ class RegistrationRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
-
-    @ROUND_TRIPS
-    @given(drawn=afs.registrations())
-    async def test_registrations_round_trip(
-        self, uow_factory: UnitOfWorkFactory, drawn: IssuedRegistration
-    ) -> None:
-        """Any registration comes back field for field by token hash."""
-        registration = fresh_registration(drawn)
-        await seed(uow_factory, registrations=[registration])
-        async with uow_factory() as uow:
-            found = await uow.registrations.get_by_token_hash(registration.token_hash)
-            assert found == registration
-            assert await uow.registrations.get_by_token_hash(fresh_token_hash()) is None
-
-    @ROUND_TRIPS
-    @given(before=afs.registrations(), after=afs.registrations())
-    async def test_registration_updates_round_trip(
-        self, uow_factory: UnitOfWorkFactory, before: IssuedRegistration, after: IssuedRegistration
-    ) -> None:
-        """A registration update replaces every field."""
-        registration = fresh_registration(before)
-        changed = attrs.evolve(fresh_registration(after), id=registration.id)
-        await seed(uow_factory, registrations=[registration])
-        async with uow_factory() as uow:
-            await uow.registrations.update(changed)
-            await uow.commit()
-        async with uow_factory() as uow:
-            assert await uow.registrations.get_by_token_hash(changed.token_hash) == changed
-            assert await uow.registrations.get_by_token_hash(registration.token_hash) is None
 
     async def test_concurrent_wrong_codes_are_all_counted(
         self, uow_factory: UnitOfWorkFactory

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import uuid4
 
 import attrs
-from hypothesis import given
 
-from afisha_core.domain import (
-    LoginSession,
-)
 from afisha_core.ports import UnitOfWorkFactory
-from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_session,
@@ -21,9 +15,7 @@ from afisha_core.testing.builders import (
 from afisha_core.testing.contracts.repositories._support import (
     MICRO_1,
     MICRO_2,
-    ROUND_TRIPS,
     US,
-    fresh_token_hash,
     seed,
 )
 
@@ -33,19 +25,6 @@ class SessionRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
-
-    @ROUND_TRIPS
-    @given(drawn=afs.login_sessions())
-    async def test_sessions_round_trip(
-        self, uow_factory: UnitOfWorkFactory, drawn: LoginSession
-    ) -> None:
-        """Any session comes back field for field, by uid and by token hash."""
-        user = make_user()
-        session = attrs.evolve(drawn, uid=uuid4(), user_id=user.id, token_hash=fresh_token_hash())
-        await seed(uow_factory, users=[user], sessions=[session])
-        async with uow_factory() as uow:
-            assert await uow.sessions.get(session.uid) == session
-            assert await uow.sessions.get_by_token_hash(session.token_hash) == session
 
     async def test_touch_sets_last_seen_only_on_a_live_session(
         self, uow_factory: UnitOfWorkFactory

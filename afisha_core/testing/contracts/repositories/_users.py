@@ -8,7 +8,6 @@ from uuid import UUID
 
 import attrs
 import pytest
-from hypothesis import given
 
 from afisha_core.domain import (
     Role,
@@ -16,7 +15,6 @@ from afisha_core.domain import (
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import UnitOfWorkFactory, UserQuery
-from afisha_core.testing import strategies as afs
 from afisha_core.testing.builders import (
     T0,
     make_user,
@@ -25,10 +23,8 @@ from afisha_core.testing.builders import (
 from afisha_core.testing.contracts.repositories._support import (
     MAX_PAGES,
     MICRO_1,
-    ROUND_TRIPS,
     US,
     add_users,
-    fresh_user,
     get_user,
     seed,
     update_user,
@@ -40,40 +36,6 @@ class UserRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
-
-    @ROUND_TRIPS
-    @given(drawn=afs.users())
-    async def test_users_round_trip(self, uow_factory: UnitOfWorkFactory, drawn: User) -> None:
-        """Any user comes back field for field; lookups by email and username find it while live."""
-        user = fresh_user(drawn)
-        await seed(uow_factory, users=[user])
-        live = user if user.deleted_at is None else None
-        async with uow_factory() as uow:
-            assert await uow.users.get(user.id) == user
-            assert await uow.users.get_for_update(user.id) == user
-            assert await uow.users.get_by_email(user.email) == live
-            assert await uow.users.get_by_username(user.username) == live
-
-    @ROUND_TRIPS
-    @given(before=afs.users(), after=afs.users())
-    async def test_user_updates_round_trip(
-        self, uow_factory: UnitOfWorkFactory, before: User, after: User
-    ) -> None:
-        """An update replaces every field, and lookups follow the new email and username."""
-        user = fresh_user(before)
-        changed = attrs.evolve(fresh_user(after), id=user.id)
-        await seed(uow_factory, users=[user])
-        async with uow_factory() as uow:
-            assert await uow.users.get_for_update(user.id) == user
-            await uow.users.update(changed)
-            await uow.commit()
-        live = changed if changed.deleted_at is None else None
-        async with uow_factory() as uow:
-            assert await uow.users.get(user.id) == changed
-            assert await uow.users.get_by_email(changed.email) == live
-            assert await uow.users.get_by_username(changed.username) == live
-            assert await uow.users.get_by_email(user.email) is None
-            assert await uow.users.get_by_username(user.username) is None
 
     async def test_missing_users_are_none(self, uow_factory: UnitOfWorkFactory) -> None:
         """Lookups of unknown users give ``None``."""
