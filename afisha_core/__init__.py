@@ -1,10 +1,203 @@
 """Afisha: an event-listing backend as a library.
 
-The core holds the domain (``afisha_core.domain``), the use cases
-(``afisha_core.usecases``), the ports they need (``afisha_core.ports``) and the
-errors they raise (``afisha_core.errors``). It imports nothing but the standard
-library, attrs, cattrs and Babel. ``afisha_core.testing`` ships in-memory adapters and
+Everything an application needs is importable from here: :class:`Afisha` (every use
+case wired to one set of ports) and its :class:`Settings`; the domain classes
+(:class:`User`, :class:`Event`, :class:`Participation`, ...); the inputs of the use
+cases (:class:`EventDraft`, :class:`EventPatch`, :data:`UNSET`) and what they return
+(:class:`LoginResult`, :class:`Principal`, :class:`Page`, ...); every error, each with a
+stable ``code``; and the ports, the protocols an adapter implements
+(:class:`UnitOfWorkFactory`, :class:`Mailer`, :class:`ObjectStorage`, ...), with the
+production :class:`SystemClock` and :class:`SecretsTokenGenerator`.
+
+The core imports nothing but the standard library, attrs, cattrs and Babel.
+:mod:`afisha_core.testing` ships in-memory adapters, builders, Hypothesis strategies and
 contract suites for your own tests.
 """
 
+from afisha_core.app import (
+    Afisha,
+)
+from afisha_core.clock import (
+    SystemClock,
+)
+from afisha_core.domain import (
+    MAX_CODE_ATTEMPTS,
+    Email,
+    Event,
+    EventView,
+    InstantNotification,
+    IssuedLoginRecovery,
+    IssuedRegistration,
+    LoginSession,
+    OutboxMessage,
+    OutboxStatus,
+    Page,
+    Participant,
+    Participation,
+    ParticipationStatus,
+    Role,
+    User,
+)
+from afisha_core.errors import (
+    AfishaError,
+    CapacityTooLow,
+    DeliveryError,
+    EmailTaken,
+    EventFinished,
+    EventFull,
+    EventRejected,
+    FieldError,
+    Forbidden,
+    InvalidCode,
+    InvalidCredentials,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    PermanentDeliveryError,
+    RateLimited,
+    RecoveryTokenInvalid,
+    RegistrationNotFound,
+    ServiceUnavailable,
+    SystemUserProtected,
+    TemporaryDeliveryError,
+    TooManyAttempts,
+    UnsupportedMediaType,
+    UsernameTaken,
+    ValidationFailed,
+    WeakPassword,
+)
+from afisha_core.ports import (
+    Clock,
+    DueReminder,
+    EventQuery,
+    EventRepository,
+    Mailer,
+    NotificationRepository,
+    ObjectStorage,
+    OutboxRepository,
+    ParticipationRepository,
+    PasswordHasher,
+    RateLimiter,
+    RateLimitResult,
+    RecoveryRepository,
+    RegistrationRepository,
+    SessionRepository,
+    StoredObject,
+    TokenGenerator,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserQuery,
+    UserRepository,
+)
+from afisha_core.settings import (
+    Limit,
+    Settings,
+)
+from afisha_core.tokens import (
+    SecretsTokenGenerator,
+)
+from afisha_core.usecases import (
+    UNSET,
+    AccountService,
+    DeliveryReport,
+    EventDraft,
+    EventPatch,
+    EventService,
+    LoginResult,
+    MailDeliveryService,
+    NotificationService,
+    ParticipationService,
+    Principal,
+    RecoveryService,
+    ReminderService,
+    SessionService,
+)
+
 __version__ = "0.2.0"
+"""The version of the ``afisha-core`` distribution."""
+
+__all__ = [
+    "MAX_CODE_ATTEMPTS",
+    "UNSET",
+    "AccountService",
+    "Afisha",
+    "AfishaError",
+    "CapacityTooLow",
+    "Clock",
+    "DeliveryError",
+    "DeliveryReport",
+    "DueReminder",
+    "Email",
+    "EmailTaken",
+    "Event",
+    "EventDraft",
+    "EventFinished",
+    "EventFull",
+    "EventPatch",
+    "EventQuery",
+    "EventRejected",
+    "EventRepository",
+    "EventService",
+    "EventView",
+    "FieldError",
+    "Forbidden",
+    "InstantNotification",
+    "InvalidCode",
+    "InvalidCredentials",
+    "IssuedLoginRecovery",
+    "IssuedRegistration",
+    "Limit",
+    "LoginResult",
+    "LoginSession",
+    "MailDeliveryService",
+    "Mailer",
+    "NotAuthenticated",
+    "NotFound",
+    "NotificationRepository",
+    "NotificationService",
+    "ObjectStorage",
+    "OutboxMessage",
+    "OutboxRepository",
+    "OutboxStatus",
+    "Page",
+    "Participant",
+    "Participation",
+    "ParticipationRepository",
+    "ParticipationService",
+    "ParticipationStatus",
+    "PasswordHasher",
+    "PayloadTooLarge",
+    "PermanentDeliveryError",
+    "Principal",
+    "RateLimitResult",
+    "RateLimited",
+    "RateLimiter",
+    "RecoveryRepository",
+    "RecoveryService",
+    "RecoveryTokenInvalid",
+    "RegistrationNotFound",
+    "RegistrationRepository",
+    "ReminderService",
+    "Role",
+    "SecretsTokenGenerator",
+    "ServiceUnavailable",
+    "SessionRepository",
+    "SessionService",
+    "Settings",
+    "StoredObject",
+    "SystemClock",
+    "SystemUserProtected",
+    "TemporaryDeliveryError",
+    "TokenGenerator",
+    "TooManyAttempts",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UnsupportedMediaType",
+    "User",
+    "UserQuery",
+    "UserRepository",
+    "UsernameTaken",
+    "ValidationFailed",
+    "WeakPassword",
+    "__version__",
+]

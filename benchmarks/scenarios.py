@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import psycopg
 
-from afisha_core.pagination import encode_cursor
+from afisha_core._pagination import encode_cursor
 from benchmarks import seed
 from benchmarks.driver import LoadResult, RequestSource, constant, http_request, run_load
 from benchmarks.servers import PostgresCpu, Server, postgres_cpu_seconds

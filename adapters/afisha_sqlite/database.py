@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
+from afisha_core._turns import TurnTaking
 from afisha_core.migrations import Migration
 from afisha_core.ports import (
     EventRepository,
@@ -81,9 +82,7 @@ class SqliteDatabase:
         self._migrations_dir = migrations_dir
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
-        self._lock: asyncio.Lock | None = None
-        self._lock_loop: asyncio.AbstractEventLoop | None = None
-        self._holder: asyncio.Task[object] | None = None
+        self._turns = TurnTaking("SqliteDatabase")
 
     @property
     def path(self) -> Path:
@@ -168,19 +167,19 @@ class SqliteDatabase:
             finally:
                 conn.execute(f"PRAGMA busy_timeout = {normal_ms:d}")
 
-        await self._acquire()
+        await self._turns.acquire()
         try:
             return await self._call(job)
         finally:
-            self._release()
+            self._turns.release()
 
     async def applied_migrations(self) -> list[int]:
         """The migration versions this database has applied."""
-        await self._acquire()
+        await self._turns.acquire()
         try:
             return await self._call(applied_versions)
         finally:
-            self._release()
+            self._turns.release()
 
     async def backup(self, target: str | PathLike[str]) -> Path:
         """Write a consistent copy of the database to ``target`` while it is in use.
@@ -194,11 +193,11 @@ class SqliteDatabase:
         def job(conn: sqlite3.Connection) -> None:
             _backup_to(conn, path)
 
-        await self._acquire()
+        await self._turns.acquire()
         try:
             await self._call(job)
         finally:
-            self._release()
+            self._turns.release()
         return path
 
     async def backlog(self, now: datetime, reminder_lead: timedelta) -> dict[str, float]:
@@ -224,11 +223,11 @@ class SqliteDatabase:
             ).fetchone()
             return int(pending), oldest, first
 
-        await self._acquire()
+        await self._turns.acquire()
         try:
             pending, oldest, first = await self._call(job)
         finally:
-            self._release()
+            self._turns.release()
         return _backlog(now, reminder_lead, pending, oldest, first)
 
     # --- units of work --------------------------------------------------------------
@@ -267,27 +266,6 @@ class SqliteDatabase:
             conn.close()
             raise
         return conn
-
-    async def _acquire(self) -> None:
-        """Wait for this task's turn to use the connection."""
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        if task is not None and task is self._holder:
-            raise RuntimeError(
-                "this task already has an open unit of work on this SqliteDatabase; units "
-                "of work take turns, so opening a second one would wait forever"
-            )
-        if self._lock is None or self._lock_loop is not loop:
-            self._lock = asyncio.Lock()
-            self._lock_loop = loop
-        await self._lock.acquire()
-        self._holder = task
-
-    def _release(self) -> None:
-        """Give the connection to the next unit of work."""
-        self._holder = None
-        if self._lock is not None and self._lock.locked():
-            self._lock.release()
 
     def _submit(self, job: Job[object]) -> None:
         """Queue ``job`` on the worker thread without waiting for it (cleanup paths)."""
@@ -411,14 +389,14 @@ class SqliteUnitOfWork:
         if self._open:
             raise RuntimeError("this unit of work is already open")
         db = self._database
-        await db._acquire()
+        await db._turns.acquire()
         try:
             await db._call(_begin)
         except BaseException:
             # Cancelled or failed: make sure no transaction outlives the turn (the
             # worker runs jobs in order, so this runs after the BEGIN).
             db._submit(_rollback_quietly)
-            db._release()
+            db._turns.release()
             raise
         self._open = True
         return self
@@ -441,7 +419,7 @@ class SqliteUnitOfWork:
                 raise
             # Keep the block's own exception; the next _begin rolls back anyway.
         finally:
-            db._release()
+            db._turns.release()
 
     async def commit(self) -> None:
         """Make every change since the last commit durable and visible, at once."""

@@ -9,11 +9,12 @@
 - Contract suites, in :mod:`afisha_core.testing.contracts`: one pytest class per port
   that an adapter's tests subclass, providing the adapter as a fixture. The in-memory
   adapters pass them too.
-- Hypothesis strategies for every entity, in their own module of this package.
+- Builders of valid objects with fresh ids (:mod:`afisha_core.testing.builders`) and
+  Hypothesis strategies for every entity (:mod:`afisha_core.testing.strategies`).
 
 Importing this package needs neither pytest nor hypothesis: only the contract suites
-import pytest, and only the strategies import hypothesis (the ``testing`` extra
-installs both).
+import pytest (and Hypothesis, for their round-trip properties), and only they and the
+strategies import hypothesis (the ``testing`` extra installs both).
 """
 
 from afisha_core.testing.fakes import (

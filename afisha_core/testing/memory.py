@@ -22,7 +22,6 @@ Only the standard library, attrs and the core are imported here.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -31,6 +30,7 @@ from uuid import UUID
 
 import attrs
 
+from afisha_core._turns import TurnTaking
 from afisha_core.domain import (
     Event,
     EventView,
@@ -115,9 +115,7 @@ class InMemoryDatabase:
 
     def __init__(self) -> None:
         self._tables = _Tables()
-        self._lock: asyncio.Lock | None = None
-        self._lock_loop: asyncio.AbstractEventLoop | None = None
-        self._holder: asyncio.Task[object] | None = None
+        self._turns = TurnTaking("InMemoryDatabase")
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         """Open a new, not yet entered, unit of work over this database."""
@@ -129,25 +127,12 @@ class InMemoryDatabase:
 
     async def _begin(self) -> _Tables:
         """Wait for the turn of the current task; return the committed tables."""
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        if task is not None and task is self._holder:
-            raise RuntimeError(
-                "this task already has an open unit of work on this InMemoryDatabase; "
-                "units of work take turns, so opening a second one would wait forever"
-            )
-        if self._lock is None or self._lock_loop is not loop:
-            self._lock = asyncio.Lock()
-            self._lock_loop = loop
-        await self._lock.acquire()
-        self._holder = task
+        await self._turns.acquire()
         return self._tables
 
     def _end(self) -> None:
         """Give the turn to the next unit of work."""
-        self._holder = None
-        if self._lock is not None and self._lock.locked():
-            self._lock.release()
+        self._turns.release()
 
 
 class InMemoryUnitOfWork:

@@ -161,6 +161,11 @@ def _password_hashes() -> st.SearchStrategy[str]:
     )
 
 
+def _credential_versions() -> st.SearchStrategy[int]:
+    """Password generations: 1 for a first password, more after each change."""
+    return st.integers(min_value=1, max_value=2**31 - 1)
+
+
 def usernames() -> st.SearchStrategy[str]:
     """Generate valid usernames: 3 to 32 of ``a-z``, ``0-9``, ``_``, ``.`` and ``-``."""
     return st.text("abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=3, max_size=32)
@@ -192,11 +197,6 @@ def timezones() -> st.SearchStrategy[str]:
 
 
 # --- entities -----------------------------------------------------------------------
-
-
-def _credential_versions() -> st.SearchStrategy[int]:
-    """Mostly the first version, sometimes one many password changes later."""
-    return st.integers(min_value=1, max_value=2**31 - 1)
 
 
 @st.composite

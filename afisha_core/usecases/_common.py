@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from afisha_core._pagination import encode_cursor
 from afisha_core.domain import InstantNotification, OutboxMessage, Page, User
 from afisha_core.errors import Forbidden, ValidationFailed
-from afisha_core.pagination import encode_cursor
 from afisha_core.ports import UnitOfWork
 from afisha_core.usecases.messages import Message
 

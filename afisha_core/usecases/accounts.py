@@ -9,6 +9,8 @@ from typing import Any
 
 import attrs
 
+from afisha_core._pagination import decode_cursor
+from afisha_core._validation import check_fields
 from afisha_core.domain import (
     MAX_CODE_ATTEMPTS,
     IssuedRegistration,
@@ -31,7 +33,6 @@ from afisha_core.errors import (
     ValidationFailed,
     WrongCurrentPassword,
 )
-from afisha_core.pagination import decode_cursor
 from afisha_core.ports import (
     Clock,
     PasswordHasher,
@@ -47,7 +48,6 @@ from afisha_core.usecases import messages
 from afisha_core.usecases._common import check_limit, enqueue_email, make_page, require_admin
 from afisha_core.usecases.participation import withdraw
 from afisha_core.usecases.sessions import LoginResult, Principal, open_session
-from afisha_core.validation import check_fields
 
 __all__ = ["AccountService"]
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from afisha_core._pagination import decode_cursor
+from afisha_core._validation import check_fields
 from afisha_core.domain import (
     Event,
     EventView,
@@ -28,13 +30,11 @@ from afisha_core.errors import (
     ValidationFailed,
 )
 from afisha_core.images import IMAGE_TYPES, sniff_image_type
-from afisha_core.pagination import decode_cursor
 from afisha_core.ports import Clock, EventQuery, ObjectStorage, UnitOfWork, UnitOfWorkFactory
 from afisha_core.settings import Settings
 from afisha_core.usecases import messages
 from afisha_core.usecases._common import check_limit, make_page, notify, require_admin
 from afisha_core.usecases.participation import fill_free_spots
-from afisha_core.validation import check_fields
 
 __all__ = ["UNSET", "EventDraft", "EventPatch", "EventService", "Unset"]
 

@@ -6,9 +6,9 @@ import uuid
 
 import attrs
 
+from afisha_core._pagination import decode_cursor
 from afisha_core.domain import InstantNotification, Page, User
 from afisha_core.errors import NotFound
-from afisha_core.pagination import decode_cursor
 from afisha_core.ports import Clock, UnitOfWorkFactory
 from afisha_core.usecases._common import check_limit, make_page
 

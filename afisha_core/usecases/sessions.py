@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from afisha_core._pagination import decode_cursor
 from afisha_core.domain import LoginSession, Page, User
 from afisha_core.errors import (
     InvalidCredentials,
@@ -17,7 +18,6 @@ from afisha_core.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from afisha_core.pagination import decode_cursor
 from afisha_core.ports import (
     Clock,
     PasswordHasher,

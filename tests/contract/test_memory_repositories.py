@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from afisha_core.ports import UnitOfWork, UnitOfWorkFactory
-from afisha_core.testing.contracts._builders import make_user
+from afisha_core.testing.builders import make_user
 from afisha_core.testing.contracts.repositories import UnitOfWorkContract
 from afisha_core.testing.memory import InMemoryDatabase, InMemoryUnitOfWork
 

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from afisha_core.errors import ServiceUnavailable
 from afisha_core.ports import UnitOfWork, UnitOfWorkFactory
-from afisha_core.testing.contracts._builders import make_user
+from afisha_core.testing.builders import make_user
 from afisha_core.testing.contracts.repositories import UnitOfWorkContract
 from afisha_sqlite import SqliteDatabase, SqliteUnitOfWork
 

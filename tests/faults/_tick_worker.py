@@ -14,19 +14,13 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
-from afisha_core.app import Afisha
-from afisha_core.clock import SystemClock
-from afisha_core.settings import Settings
-from afisha_core.testing import FastPasswordHasher, InMemoryObjectStorage, InMemoryRateLimiter
-from afisha_postgres import PostgresDatabase
-from afisha_smtp import SmtpMailer
+from afisha_core import Settings
+from tests.support.worker import add_worker_arguments, postgres_worker
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--schema", required=True)
-    parser.add_argument("--smtp-port", type=int, required=True)
+    add_worker_arguments(parser)
     parser.add_argument("--lease", type=float, required=True, help="seconds")
     parser.add_argument("--batch", type=int, required=True)
     return parser.parse_args(argv)
@@ -42,27 +36,13 @@ def settings(args: argparse.Namespace) -> Settings:
 
 
 async def main(args: argparse.Namespace) -> None:
-    db = PostgresDatabase(args.database_url, schema=args.schema, max_size=2)
-    await db.open(wait=True)
-    try:
-        clock = SystemClock()
-        afisha = Afisha(
-            uow=db,
-            hasher=FastPasswordHasher(),
-            limiter=InMemoryRateLimiter(clock),
-            storage=InMemoryObjectStorage(),
-            mailer=SmtpMailer("127.0.0.1", args.smtp_port),
-            clock=clock,
-            settings=settings(args),
-        )
+    async with postgres_worker(args, settings(args), max_size=2) as afisha:
         queued = await afisha.reminders.send_due()
         print(f"reminders queued {queued}", flush=True)
         while True:
             report = await afisha.mail.deliver_due(max_batches=1)
             print(f"mail sent {report.sent}", flush=True)
             await asyncio.sleep(0.05)
-    finally:
-        await db.close()
 
 
 if __name__ == "__main__":

@@ -12,28 +12,23 @@ at the moment of the kill arrives twice (delivery is at least once, by design).
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, LiteralString
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from afisha_core.app import Afisha
-from afisha_core.clock import SystemClock
 from afisha_core.settings import Settings
-from afisha_core.testing import FastPasswordHasher, InMemoryObjectStorage, InMemoryRateLimiter
-from afisha_core.testing.contracts._builders import make_event, make_participation, make_user
+from afisha_core.testing.builders import make_event, make_participation, make_user
 from afisha_postgres import PostgresDatabase
 from afisha_smtp import SmtpMailer
 from tests.support.pg import fresh_schema
 from tests.support.smtp_server import RecordingHandler, SmtpTestServer
+from tests.support.worker import start_worker, worker_afisha
 
-ROOT = Path(__file__).resolve().parents[2]
 PARTICIPANTS = 30
 BATCH = 10
 LEASE = 4.0
@@ -86,16 +81,13 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_stuck_and_reminds_once(
         await db.open(wait=True)
         try:
             emails = await seed(db)
-            arguments = ["-W", "error", "-m", "tests.faults._tick_worker"]
-            arguments += ["--database-url", url, "--schema", schema]
-            arguments += ["--smtp-port", str(smtp.port), "--lease", str(LEASE)]
-            arguments += ["--batch", str(BATCH)]
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable,
-                *arguments,
-                cwd=ROOT,
+            worker = await start_worker(
+                "tests.faults._tick_worker",
+                url,
+                schema,
+                smtp.port,
+                *("--lease", str(LEASE), "--batch", str(BATCH)),
                 stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
             )
             try:
                 deadline = time.monotonic() + 30
@@ -114,15 +106,10 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_stuck_and_reminds_once(
             assert "reminders queued 30" in output, output
             assert sent_before_kill < PARTICIPANTS
 
-            clock = SystemClock()
-            afisha = Afisha(
-                uow=db,
-                hasher=FastPasswordHasher(),
-                limiter=InMemoryRateLimiter(clock),
-                storage=InMemoryObjectStorage(),
-                mailer=SmtpMailer("127.0.0.1", smtp.port),
-                clock=clock,
-                settings=Settings(outbox_lease=timedelta(seconds=LEASE), outbox_batch_size=BATCH),
+            afisha = worker_afisha(
+                db,
+                SmtpMailer("127.0.0.1", smtp.port),
+                Settings(outbox_lease=timedelta(seconds=LEASE), outbox_batch_size=BATCH),
             )
             assert await afisha.reminders.send_due() == 0  # nothing is claimed twice
             leased = (

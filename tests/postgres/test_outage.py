@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from afisha_core.errors import ServiceUnavailable
-from afisha_core.testing.contracts._builders import make_user
+from afisha_core.testing.builders import make_user
 from afisha_postgres import DatabaseUnavailable, PostgresDatabase
 from tests.support.pg import migrated_database
 

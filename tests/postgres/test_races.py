@@ -21,7 +21,7 @@ from afisha_core.testing import (
     InMemoryRateLimiter,
     RecordingMailer,
 )
-from afisha_core.testing.contracts._builders import make_event, make_participation, make_user
+from afisha_core.testing.builders import make_event, make_participation, make_user
 from afisha_core.usecases import EventDraft
 from afisha_postgres import PostgresDatabase
 from tests.support.pg import migrated_database

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from afisha_core._pagination import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
 from afisha_core.errors import FieldError, ValidationFailed
-from afisha_core.pagination import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
 from afisha_core.testing.strategies import utc_datetimes
 
 

@@ -18,10 +18,9 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import attrs
 import httpx
@@ -32,20 +31,12 @@ from starlette.applications import Starlette
 from afisha_core.app import Afisha
 from afisha_core.domain import Email, User
 from afisha_core.ports import (
-    EventRepository,
     Mailer,
-    NotificationRepository,
     ObjectStorage,
-    OutboxRepository,
-    ParticipationRepository,
     PasswordHasher,
     RateLimiter,
-    RecoveryRepository,
-    RegistrationRepository,
-    SessionRepository,
     UnitOfWork,
     UnitOfWorkFactory,
-    UserRepository,
 )
 from afisha_core.settings import Settings
 from afisha_core.testing import (
@@ -59,8 +50,8 @@ from afisha_core.testing import (
 from afisha_sqlite import SqliteDatabase
 from afisha_starlette import Runtime, create_app
 from afisha_starlette.runtime import Check
-from tests.support.http import Account
-from tests.support.world import PASSWORD, START
+from tests.support.http import Account, UserActions
+from tests.support.world import CODE, PASSWORD, START, newest_match, wire
 
 __all__ = [
     "PASSWORD",
@@ -74,13 +65,16 @@ __all__ = [
 ]
 
 BASE_URL = "http://testserver"
-_CODE = re.compile(r"verification code is (\d{6})")
 _RECOVERY = re.compile(r"/password-recovery/([A-Za-z0-9_-]+)")
 
 
 @attrs.define
-class Stack:
-    """The core on ``uow`` and ``hasher`` with in-memory fakes for everything else."""
+class Stack(UserActions):
+    """The core on ``uow`` and ``hasher`` with in-memory fakes for everything else.
+
+    What a user does over HTTP (register, log in, publish) comes from
+    :class:`~tests.support.http.UserActions`, as for the HTTP suite's ``Api``.
+    """
 
     uow: UnitOfWorkFactory
     hasher: PasswordHasher = attrs.field(factory=FastPasswordHasher)
@@ -103,16 +97,24 @@ class Stack:
 
     def __attrs_post_init__(self) -> None:
         self.limiter = self.rate_limiter or InMemoryRateLimiter(self.clock)
-        self.afisha = Afisha(
-            uow=self.uow,
-            hasher=self.hasher,
-            limiter=self.limiter,
-            storage=self.storage,
-            mailer=self.mailer,
-            clock=self.clock,
-            tokens=self.tokens,
-            settings=self.settings,
-        )
+        self.afisha = wire(self.uow, self)
+
+    # --- the hooks of UserActions ----------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        return self.client
+
+    async def _mailed_code(self, email: str) -> str:
+        return await self.code_for(email)
+
+    def _new_identity(self) -> tuple[str, str]:
+        return self.fresh_identity()
+
+    async def _new_admin(self, *, is_system: bool) -> User:
+        return await self.admin_user(is_system=is_system)
+
+    def _now(self) -> datetime:
+        return self.clock.now()
 
     # --- HTTP ----------------------------------------------------------------------
 
@@ -173,18 +175,12 @@ class Stack:
     async def code_for(self, email: str) -> str:
         """Deliver pending mail and read the newest verification code sent to ``email``."""
         await self.deliver()
-        for mail in reversed(self.sent):
-            if mail.to == email and (match := _CODE.search(mail.text)):
-                return match.group(1)
-        raise AssertionError(f"no verification code was mailed to {email}")
+        return newest_match(self.sent, email, CODE, "verification code")
 
     async def recovery_token_for(self, email: str) -> str:
         """Deliver pending mail and read the newest recovery token mailed to ``email``."""
         await self.deliver()
-        for mail in reversed(self.sent):
-            if mail.to == email and (match := _RECOVERY.search(mail.text)):
-                return match.group(1)
-        raise AssertionError(f"no recovery link was mailed to {email}")
+        return newest_match(self.sent, email, _RECOVERY, "recovery link")
 
     # --- accounts ------------------------------------------------------------------
 
@@ -194,37 +190,9 @@ class Stack:
         tag = uuid.uuid4().hex[:6]
         return f"person{self._counter}.{tag}@example.org", f"person{self._counter}_{tag}"
 
-    async def register(self, password: str = PASSWORD) -> Account:
-        """Register and confirm a new user through HTTP; return the logged-in client."""
-        email, username = self.fresh_identity()
-        started = await self.client.post(
-            "/v1/registrations",
-            json={
-                "email": email,
-                "username": username,
-                "full_name": "Test Person",
-                "password": password,
-            },
-        )
-        assert started.status_code == 202, started.text
-        token = started.json()["registration_token"]
-        code = await self.code_for(email)
-        confirmed = await self.client.post(
-            f"/v1/registrations/{token}/confirm", json={"code": code}
-        )
-        assert confirmed.status_code == 201, confirmed.text
-        body = confirmed.json()
-        return Account(email, username, password, body["token"], body["user"])
-
-    async def login(self, login: str, password: str = PASSWORD) -> httpx.Response:
-        """POST /v1/sessions."""
-        return await self.client.post("/v1/sessions", json={"login": login, "password": password})
-
     async def relogin(self, client: Account) -> Account:
         """A new session for ``client`` (the old token keeps working)."""
-        response = await self.login(client.username, client.password)
-        assert response.status_code == 201, response.text
-        return attrs.evolve(client, token=response.json()["token"])
+        return await self.login_account(client)
 
     async def admin_user(self, *, is_system: bool = False) -> User:
         """A new administrator, made through the core (the API has no way to)."""
@@ -232,30 +200,6 @@ class Stack:
         return await self.afisha.accounts.create_administrator(
             email, username, PASSWORD, is_system=is_system
         )
-
-    async def admin(self, *, is_system: bool = False) -> Account:
-        """A new administrator, logged in through HTTP."""
-        user = await self.admin_user(is_system=is_system)
-        response = await self.login(user.username)
-        assert response.status_code == 201, response.text
-        body = response.json()
-        return Account(user.email, user.username, PASSWORD, body["token"], body["user"])
-
-    async def create_event(
-        self, admin: Account, *, starts_in: timedelta = timedelta(days=3), **fields: Any
-    ) -> dict[str, Any]:
-        """POST /v1/events starting ``starts_in`` after the fake now; return the Event."""
-        starts_at = self.clock.now() + starts_in
-        body: dict[str, Any] = {
-            "name": "Concert",
-            "starts_at": starts_at.isoformat(),
-            "ends_at": (starts_at + timedelta(hours=2)).isoformat(),
-            **fields,
-        }
-        response = await self.client.post("/v1/events", json=body, headers=admin.headers)
-        assert response.status_code == 201, response.text
-        event: dict[str, Any] = response.json()
-        return event
 
 
 @asynccontextmanager
@@ -326,64 +270,29 @@ class SlowCommits:
         self.delay = delay
 
     def __call__(self) -> UnitOfWork:
-        return _SlowUnitOfWork(self.inner(), self.delay)
+        return cast(UnitOfWork, _SlowUnitOfWork(self.inner(), self.delay))
 
 
 class _SlowUnitOfWork:
+    """Forwards every repository and ``rollback``; sleeps before each commit."""
+
     def __init__(self, inner: UnitOfWork, delay: float) -> None:
         self._inner = inner
         self._delay = delay
 
-    @property
-    def users(self) -> UserRepository:
-        return self._inner.users
-
-    @property
-    def sessions(self) -> SessionRepository:
-        return self._inner.sessions
-
-    @property
-    def registrations(self) -> RegistrationRepository:
-        return self._inner.registrations
-
-    @property
-    def recoveries(self) -> RecoveryRepository:
-        return self._inner.recoveries
-
-    @property
-    def events(self) -> EventRepository:
-        return self._inner.events
-
-    @property
-    def participations(self) -> ParticipationRepository:
-        return self._inner.participations
-
-    @property
-    def notifications(self) -> NotificationRepository:
-        return self._inner.notifications
-
-    @property
-    def outbox(self) -> OutboxRepository:
-        return self._inner.outbox
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._inner.__aexit__(exc_type, exc, tb)
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._inner.__aexit__(*exc_info)
 
     async def commit(self) -> None:
         await asyncio.sleep(self._delay)
         await self._inner.commit()
-
-    async def rollback(self) -> None:
-        await self._inner.rollback()
 
 
 async def postgres_snapshot(url: str, schema: str) -> dict[str, list[str]]:

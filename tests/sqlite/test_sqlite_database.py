@@ -33,7 +33,7 @@ from afisha_core.testing import (
     RecordingMailer,
     RecordingTokenGenerator,
 )
-from afisha_core.testing.contracts._builders import make_event, make_session, make_user
+from afisha_core.testing.builders import make_event, make_session, make_user
 from afisha_core.usecases import EventDraft
 from afisha_sqlite import SqliteDatabase, apply_migrations, default_migrations_dir
 from afisha_sqlite.migrate import applied_versions, split_statements
@@ -453,7 +453,7 @@ def test_joins_racing_from_three_processes_fill_five_spots_exactly(tmp_path: Pat
         import asyncio, json, sys
         from uuid import UUID
         from afisha_core.domain import ParticipationStatus as S
-        from afisha_core.testing.contracts._builders import make_participation
+        from afisha_core.testing.builders import make_participation
         from afisha_sqlite import SqliteDatabase
 
         async def main() -> None:

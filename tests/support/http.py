@@ -2,10 +2,13 @@
 
 Set-up that the API cannot do (an administrator exists only through the operator's
 command) goes through the core; everything the tests assert goes through HTTP.
+:class:`UserActions` holds what a user does over HTTP (register, log in, publish an
+event); :class:`Api` and the security suite's stack each supply its few hooks.
 """
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +18,7 @@ from typing import Any
 import attrs
 import httpx
 
+from afisha_core import User
 from afisha_starlette import Runtime, create_app
 from tests.support.world import PASSWORD, World
 
@@ -23,6 +27,7 @@ __all__ = [
     "PASSWORD",
     "Account",
     "Api",
+    "UserActions",
     "assert_problem",
     "assert_rfc3339",
     "iso",
@@ -88,16 +93,28 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-@attrs.define
-class Api:
-    """An httpx client on the app plus the world behind it, with user-level helpers."""
+class UserActions(abc.ABC):
+    """What a user does through HTTP; subclasses say where the client, mail and clock are."""
 
-    world: World
-    client: httpx.AsyncClient
+    @abc.abstractmethod
+    def _http(self) -> httpx.AsyncClient:
+        """The client on the app."""
 
-    async def code_for(self, email: str) -> str:
+    @abc.abstractmethod
+    async def _mailed_code(self, email: str) -> str:
         """Deliver pending mail and read the newest verification code mailed to ``email``."""
-        return await self.world.code_for(email)
+
+    @abc.abstractmethod
+    def _new_identity(self) -> tuple[str, str]:
+        """A new unique (email, username)."""
+
+    @abc.abstractmethod
+    async def _new_admin(self, *, is_system: bool) -> User:
+        """A new administrator, made through the core."""
+
+    @abc.abstractmethod
+    def _now(self) -> datetime:
+        """The fake clock's now."""
 
     async def start_registration(
         self,
@@ -107,7 +124,7 @@ class Api:
         full_name: str = "Test Person",
     ) -> httpx.Response:
         """POST /v1/registrations."""
-        return await self.client.post(
+        return await self._http().post(
             "/v1/registrations",
             json={
                 "email": email,
@@ -121,13 +138,13 @@ class Api:
         self, email: str | None = None, username: str | None = None, password: str = PASSWORD
     ) -> Account:
         """Register and confirm a new user through HTTP; return the logged-in account."""
-        fresh_email, fresh_username = self.world.fresh_identity()
+        fresh_email, fresh_username = self._new_identity()
         email, username = email or fresh_email, username or fresh_username
         started = await self.start_registration(email, username, password)
         assert started.status_code == 202, started.text
         token = started.json()["registration_token"]
-        code = await self.code_for(email)
-        confirmed = await self.client.post(
+        code = await self._mailed_code(email)
+        confirmed = await self._http().post(
             f"/v1/registrations/{token}/confirm", json={"code": code}
         )
         assert confirmed.status_code == 201, confirmed.text
@@ -140,13 +157,9 @@ class Api:
             user=body["user"],
         )
 
-    async def users(self, n: int) -> list[Account]:
-        """``n`` newly registered accounts."""
-        return [await self.register() for _ in range(n)]
-
     async def login(self, login: str, password: str = PASSWORD) -> httpx.Response:
         """POST /v1/sessions."""
-        return await self.client.post("/v1/sessions", json={"login": login, "password": password})
+        return await self._http().post("/v1/sessions", json={"login": login, "password": password})
 
     async def login_account(self, account: Account) -> Account:
         """A new session for ``account`` (the old token keeps working)."""
@@ -156,7 +169,7 @@ class Api:
 
     async def admin(self, *, is_system: bool = False) -> Account:
         """A new administrator (made through the core: the API has no way to), logged in."""
-        user = await self.world.admin(is_system=is_system)
+        user = await self._new_admin(is_system=is_system)
         response = await self.login(user.username)
         assert response.status_code == 201, response.text
         body = response.json()
@@ -177,17 +190,48 @@ class Api:
         **fields: Any,
     ) -> dict[str, Any]:
         """POST /v1/events starting ``starts_in`` after the fake now; return the Event."""
-        starts_at = self.world.clock.now() + starts_in
+        starts_at = self._now() + starts_in
         body: dict[str, Any] = {
             "name": "Concert",
             "starts_at": iso(starts_at),
             "ends_at": iso(starts_at + duration),
             **fields,
         }
-        response = await self.client.post("/v1/events", json=body, headers=admin.headers)
+        response = await self._http().post("/v1/events", json=body, headers=admin.headers)
         assert response.status_code == 201, response.text
         event: dict[str, Any] = response.json()
         return event
+
+
+@attrs.define
+class Api(UserActions):
+    """An httpx client on the app plus the world behind it, with user-level helpers."""
+
+    world: World
+    client: httpx.AsyncClient
+
+    def _http(self) -> httpx.AsyncClient:
+        return self.client
+
+    async def _mailed_code(self, email: str) -> str:
+        return await self.world.code_for(email)
+
+    def _new_identity(self) -> tuple[str, str]:
+        return self.world.fresh_identity()
+
+    async def _new_admin(self, *, is_system: bool) -> User:
+        return await self.world.admin(is_system=is_system)
+
+    def _now(self) -> datetime:
+        return self.world.clock.now()
+
+    async def code_for(self, email: str) -> str:
+        """Deliver pending mail and read the newest verification code mailed to ``email``."""
+        return await self.world.code_for(email)
+
+    async def users(self, n: int) -> list[Account]:
+        """``n`` newly registered accounts."""
+        return [await self.register() for _ in range(n)]
 
     async def join(
         self, account: Account, event_id: str, *, waitlist: bool | None = None

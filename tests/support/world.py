@@ -1,16 +1,36 @@
-"""A whole Afisha on in-memory adapters, with helpers that drive it like a user would."""
+"""A whole Afisha on in-memory adapters, with helpers that drive it like a user would.
+
+:func:`wire` and :func:`newest_match` serve every harness of the suite that builds the
+core on other stores (the security stack on SQLite or PostgreSQL, for one).
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import attrs
 
-from afisha_core.app import Afisha
-from afisha_core.domain import Email, EventView, User
-from afisha_core.settings import Settings
+from afisha_core import (
+    Afisha,
+    Clock,
+    Email,
+    EventDraft,
+    EventView,
+    LoginResult,
+    Mailer,
+    ObjectStorage,
+    PasswordHasher,
+    Principal,
+    RateLimiter,
+    Settings,
+    TokenGenerator,
+    UnitOfWorkFactory,
+    User,
+)
 from afisha_core.testing import (
     FakeClock,
     FastPasswordHasher,
@@ -20,11 +40,52 @@ from afisha_core.testing import (
     RecordingMailer,
     RecordingTokenGenerator,
 )
-from afisha_core.usecases import EventDraft, LoginResult, Principal
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
-_CODE = re.compile(r"verification code is (\d{6})")
+CODE = re.compile(r"verification code is (\d{6})")
+"""Finds the verification code in a registration email."""
+
+
+class Ports(Protocol):
+    """The ports besides the store that a harness holds (read-only, so fakes fit)."""
+
+    @property
+    def hasher(self) -> PasswordHasher: ...
+    @property
+    def limiter(self) -> RateLimiter: ...
+    @property
+    def storage(self) -> ObjectStorage: ...
+    @property
+    def mailer(self) -> Mailer: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def tokens(self) -> TokenGenerator: ...
+    @property
+    def settings(self) -> Settings: ...
+
+
+def wire(uow: UnitOfWorkFactory, ports: Ports) -> Afisha:
+    """The core on ``uow`` and the harness's other ports."""
+    return Afisha(
+        uow=uow,
+        hasher=ports.hasher,
+        limiter=ports.limiter,
+        storage=ports.storage,
+        mailer=ports.mailer,
+        clock=ports.clock,
+        tokens=ports.tokens,
+        settings=ports.settings,
+    )
+
+
+def newest_match(sent: Sequence[Email], to: str, pattern: re.Pattern[str], what: str) -> str:
+    """The first group of ``pattern`` in the newest email to ``to`` that has it."""
+    for mail in reversed(sent):
+        if mail.to == to and (match := pattern.search(mail.text)):
+            return match.group(1)
+    raise AssertionError(f"no {what} was mailed to {to}")
 
 
 @attrs.define
@@ -44,16 +105,7 @@ class World:
 
     def __attrs_post_init__(self) -> None:
         self.limiter = InMemoryRateLimiter(self.clock)
-        self.afisha = Afisha(
-            uow=self.db,
-            hasher=self.hasher,
-            limiter=self.limiter,
-            storage=self.storage,
-            mailer=self.mailer,
-            clock=self.clock,
-            tokens=self.tokens,
-            settings=self.settings,
-        )
+        self.afisha = wire(self.db, self)
 
     async def deliver(self) -> list[Email]:
         """Run one mail-delivery tick; return what the mailer received in it."""
@@ -64,10 +116,7 @@ class World:
     async def code_for(self, email: str) -> str:
         """Deliver pending mail and read the newest verification code sent to ``email``."""
         await self.deliver()
-        for mail in reversed(self.mailer.sent):
-            if mail.to == email and (match := _CODE.search(mail.text)):
-                return match.group(1)
-        raise AssertionError(f"no verification code was mailed to {email}")
+        return newest_match(self.mailer.sent, email, CODE, "verification code")
 
     def fresh_identity(self) -> tuple[str, str]:
         """A new unique (email, username)."""

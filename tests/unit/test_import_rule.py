@@ -68,7 +68,7 @@ def test_importing_the_core_and_its_fakes_loads_no_third_party_package() -> None
             "afisha_core",
             "afisha_core.app",
             "afisha_core.serialization",
-            "afisha_core.pagination",
+            "afisha_core._pagination",
             "afisha_core.usecases",
             "afisha_core.testing",
         ]

@@ -17,20 +17,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from afisha_apscheduler import run_forever
-from afisha_core.app import Afisha
-from afisha_core.clock import SystemClock
-from afisha_core.settings import Settings
-from afisha_core.testing import FastPasswordHasher, InMemoryObjectStorage, InMemoryRateLimiter
-from afisha_postgres import PostgresDatabase
-from afisha_smtp import SmtpMailer
+from afisha_core import Settings
+from tests.support.worker import add_worker_arguments, postgres_worker
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--schema", required=True)
-    parser.add_argument("--smtp-host", default="127.0.0.1")
-    parser.add_argument("--smtp-port", type=int, required=True)
+    add_worker_arguments(parser)
     parser.add_argument("--interval", type=float, default=0.2, help="seconds")
     parser.add_argument("--reminder-batch", type=int, default=25)
     parser.add_argument("--mail-batch", type=int, default=10)
@@ -41,25 +34,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 async def main(args: argparse.Namespace) -> None:
-    db = PostgresDatabase(args.database_url, schema=args.schema, max_size=4)
-    await db.open(wait=True)
-    try:
-        clock = SystemClock()
-        afisha = Afisha(
-            uow=db,
-            hasher=FastPasswordHasher(),
-            limiter=InMemoryRateLimiter(clock),
-            storage=InMemoryObjectStorage(),
-            mailer=SmtpMailer(args.smtp_host, args.smtp_port),
-            clock=clock,
-            settings=Settings(
-                reminder_batch_size=args.reminder_batch, outbox_batch_size=args.mail_batch
-            ),
-        )
+    settings = Settings(reminder_batch_size=args.reminder_batch, outbox_batch_size=args.mail_batch)
+    async with postgres_worker(args, settings, max_size=4) as afisha:
         await asyncio.sleep(max(0.0, args.start_at - time.time()))
         await run_forever(afisha, timedelta(seconds=args.interval))
-    finally:
-        await db.close()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,14 +19,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import LiteralString
 
-from afisha_core.testing.contracts._builders import make_event, make_participation, make_user
+from afisha_core.testing.builders import make_event, make_participation, make_user
 from afisha_postgres import PostgresDatabase
 from tests.support.pg import fresh_schema
 from tests.support.smtp_server import SmtpTestServer
+from tests.support.worker import start_worker
 
 PARTICIPANTS = 500
 EVENTS = 5
-ROOT = Path(__file__).resolve().parents[2]
 TICK_LINE = re.compile(r"^\d+ INFO afisha_apscheduler: (reminders|mail): (.*) \(")
 
 
@@ -97,15 +96,13 @@ async def test_two_worker_processes_send_each_of_500_reminders_exactly_once(
                 for log in logs:
                     with log.open("wb") as out:
                         processes.append(
-                            await asyncio.create_subprocess_exec(
-                                *(sys.executable, "-W", "error", "-m"),
+                            await start_worker(
                                 "tests.worker._worker_process",
-                                *("--database-url", url, "--schema", schema),
-                                *("--smtp-port", str(server.port), "--interval", "0.2"),
-                                *("--start-at", str(start_at)),
-                                cwd=ROOT,
+                                url,
+                                schema,
+                                server.port,
+                                *("--interval", "0.2", "--start-at", str(start_at)),
                                 stdout=out,
-                                stderr=asyncio.subprocess.STDOUT,
                             )
                         )
                 try:

@@ -23,7 +23,7 @@ from afisha_core.domain import Email, EventView, User
 from afisha_core.errors import ServiceUnavailable
 from afisha_core.ports import UnitOfWork
 from afisha_core.testing import InMemoryDatabase
-from afisha_core.testing.contracts._builders import make_email, make_outbox_message
+from afisha_core.testing.builders import make_email, make_outbox_message
 from tests.support.world import World
 
 INTERVAL = timedelta(seconds=0.2)

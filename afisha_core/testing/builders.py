@@ -1,4 +1,4 @@
-"""Builders of valid domain objects for the contract suites.
+"""Builders of valid domain objects, for the contract suites and for your own tests.
 
 Each ``make_*`` function returns a valid object with a fresh ``uuid4`` id (and, for
 users and registrations, a unique email and username); keyword overrides replace any
