@@ -1,4 +1,4 @@
-"""Domain errors. Each carries a stable machine-readable ``code`` (see API.md).
+"""Domain errors. Each carries a stable machine-readable ``code`` (listed in docs/api.md).
 
 Adapters map these to their own transport: the HTTP server turns ``code`` into the
 ``code`` member of an RFC 9457 problem document and picks the status from ``status``.

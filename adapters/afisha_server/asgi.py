@@ -40,7 +40,7 @@ def create_app(
     scheduler: bool = False,
     runtime: Runtime | None = None,
 ) -> Starlette:
-    """The API of API.md on the adapters ``config`` names (the environment's by default).
+    """The HTTP API on the adapters ``config`` names (the environment's by default).
 
     Nothing connects until the ASGI lifespan starts. ``scheduler`` also runs the
     reminder and mail ticks in this process (what ``afisha serve`` does by default).

@@ -54,7 +54,7 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
 
 @attrs.frozen(kw_only=True)
 class ServerConfig:
-    """Everything ``afisha serve`` and ``afisha worker`` can be told (see API.md).
+    """Everything ``afisha serve`` and ``afisha worker`` can be told (see docs/configuration.md).
 
     Every field has the embedded default: SQLite and local files under
     ``./afisha-data`` (or ``AFISHA_DATA_DIR``), an in-process rate limiter, and mails

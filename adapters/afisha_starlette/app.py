@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import afisha_core
+from afisha_core.app import Afisha
 from afisha_core.errors import AfishaError
 from afisha_starlette import metrics
 from afisha_starlette.endpoints import Endpoint
@@ -151,7 +152,7 @@ def _route(endpoint: Endpoint) -> Route:
 
 
 def create_app(
-    runtime: Runtime | None = None,
+    core: Runtime | Afisha | None = None,
     *,
     runtime_factory: Callable[[], Awaitable[Runtime]] | None = None,
     on_startup: Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None,
@@ -159,13 +160,17 @@ def create_app(
     public_url: str = "http://127.0.0.1:8080",
     metrics_token: str | None = None,
 ) -> Starlette:
-    """The ASGI application of API.md.
+    """The ASGI application of the HTTP API (``/v1``, the pages, health, docs).
 
-    Give a ready ``runtime`` (tests, embedding) or a ``runtime_factory`` that the
-    lifespan awaits at start-up and closes at shutdown. ``on_startup`` may start
-    background work (the in-process scheduler) and return how to stop it.
+    Give the core: an :class:`~afisha_core.app.Afisha` as it is, or a
+    :class:`Runtime` around it when the app should also check services for
+    ``/readyz``, serve local pictures or wake the mail delivery (tests, embedding); or
+    a ``runtime_factory`` that the lifespan awaits at start-up and closes at shutdown.
+    ``on_startup`` may start background work (the in-process scheduler) and return how
+    to stop it.
     ``metrics_token``, when given, is the bearer token ``/metrics`` asks for.
     """
+    runtime = Runtime(afisha=core) if isinstance(core, Afisha) else core
 
     async def get_openapi_document(request: Request, _runtime: Runtime) -> Response:
         """The OpenAPI document; mounted under a prefix, its server URL carries the prefix."""

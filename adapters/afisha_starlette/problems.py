@@ -52,7 +52,7 @@ _HTTP_CODES = {
 
 
 class JsonResponse(JSONResponse):
-    """A JSON response labelled ``application/json; charset=utf-8`` as API.md says."""
+    """A JSON response labelled ``application/json; charset=utf-8`` as the HTTP contract says."""
 
     media_type = "application/json; charset=utf-8"
 

@@ -1,4 +1,4 @@
-"""The JSON shapes of API.md, as attrs classes.
+"""The JSON shapes of the HTTP API, as attrs classes.
 
 Requests are structured into these classes by the core's cattrs converter (unknown
 fields are refused) and responses are unstructured from them, and the OpenAPI

@@ -145,7 +145,7 @@ class ParticipationService:
                 raise EventFinished
             if current is None:
                 # Nothing to leave: store nothing (an admin's list stays truthful),
-                # but answer as API.md says, with the caller's status REJECTED.
+                # but answer as the HTTP contract says, with the caller's status REJECTED.
                 view = await self._view(uow, event_id, actor)
                 return attrs.evolve(view, my_status=_P.REJECTED)
             await withdraw(uow, event, actor.id, now, self.settings)

@@ -40,7 +40,7 @@ class RecoveryService:
         would cost the same time, and its owner learns why no link came).
 
         Past the per-email limit (counted for every address, known or not) nothing
-        is mailed, but the answer stays the same: API.md promises "accepted" always,
+        is mailed, but the answer stays the same: the HTTP contract promises "accepted" always,
         and a different answer would tell a flooder nothing useful anyway. Raises
         only :class:`ValidationFailed` for a malformed address.
         """

@@ -20,7 +20,7 @@ RECOVERY_LINK = re.compile(r"https?://[^\s\"'<>]+/password-recovery/([A-Za-z0-9_
 
 
 def assert_user(body: dict[str, Any]) -> None:
-    """A User document: the fields of API.md and never a secret."""
+    """A User document: the fields of the HTTP contract and never a secret."""
     assert set(body) >= USER_FIELDS, body
     assert body["role"] in ("USER", "ADMINISTRATOR")
     assert body["created_at"] is not None
@@ -502,7 +502,7 @@ async def test_recovery_requests_are_validated_and_always_accepted(api: Api) -> 
     body = assert_problem(malformed, 422, "validation_error")
     assert [e["field"] for e in body["errors"]] == ["email"]
 
-    for _ in range(5):  # past the per-email limit too: API.md says 202 always
+    for _ in range(5):  # past the per-email limit too: the contract says 202 always
         ok = await api.client.post("/v1/password-recovery", json={"email": "r@example.org"})
         assert ok.status_code == 202
 

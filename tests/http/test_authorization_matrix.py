@@ -118,7 +118,7 @@ async def nothing(_scene: Scene) -> None:
     """A read: nothing to check."""
 
 
-#: One status, or the statuses API.md leaves open (see the case's comment).
+#: One status, or the statuses the HTTP contract leaves open (see the case's comment).
 Expected = int | tuple[int, ...]
 
 
@@ -139,7 +139,7 @@ class Case:
 def by_caller(
     anonymous: Expected, user: Expected, other: Expected, admin: Expected
 ) -> dict[str, Expected]:
-    """The expected statuses in caller order (a tuple where API.md allows either)."""
+    """The expected statuses in caller order (a tuple where the contract allows either)."""
     return dict(zip(CALLERS, (anonymous, user, other, admin), strict=True))
 
 
@@ -153,7 +153,7 @@ CASES = [
          by_caller(401, 403, 403, 204), by_caller(401, 403, 403, 404), intact=user_unchanged),
     Case("get event", "GET", "/v1/events/{event}",
          by_caller(200, 200, 200, 200), by_caller(404, 404, 404, 404)),
-    # A cancelled event stays reachable by its id for anyone (API.md, Corrections), so
+    # A cancelled event stays reachable by its id for anyone (the HTTP contract), so
     # links in mails and calendar subscriptions show the cancellation.
     Case("get cancelled event", "GET", "/v1/events/{rejected}",
          by_caller(200, 200, 200, 200), by_caller(404, 404, 404, 404)),
@@ -173,7 +173,7 @@ CASES = [
     Case("join", "PUT", "/v1/events/{event}/participation",
          by_caller(401, 200, 200, 200), by_caller(401, 404, 404, 404),
          intact=still_participating),
-    # API.md names 409 event_rejected here, and 404 for what the caller may not see:
+    # The contract names 409 event_rejected here, and 404 for what the caller may not see:
     # a stranger may get either; the admin sees the event, so it is 409.
     Case("join cancelled event", "PUT", "/v1/events/{rejected}/participation",
          by_caller(401, 200, (404, 409), 409), by_caller(401, 404, 404, 404)),

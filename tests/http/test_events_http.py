@@ -900,7 +900,7 @@ async def test_a_cancelled_event_cannot_be_joined(api: Api) -> None:
     assert_problem(await api.join(waiting, event["id"]), 409, "event_rejected")
     assert_problem(await api.join(waiting, event["id"], waitlist=True), 409, "event_rejected")
     assert_problem(await api.join(admin, event["id"]), 409, "event_rejected")
-    # A stranger cannot see the cancelled event: 404, or the 409 API.md names here.
+    # A stranger cannot see the cancelled event: 404, or the 409 the contract names here.
     refused = await api.join(stranger, event["id"])
     assert refused.status_code in (404, 409)
     assert_problem(

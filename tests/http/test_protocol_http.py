@@ -328,7 +328,7 @@ class DownStorage:
 
 
 def assert_unavailable(response: httpx.Response) -> None:
-    """503 service_unavailable with a Retry-After, as API.md asks."""
+    """503 service_unavailable with a Retry-After, as the HTTP contract asks."""
     assert_problem(response, 503, "service_unavailable")
     retry_after = response.headers.get("retry-after", "")
     assert retry_after.isdigit(), response.headers

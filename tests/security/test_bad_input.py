@@ -1,7 +1,7 @@
 """Hostile and broken input: each gets its documented 4xx and changes nothing.
 
 Every case sends one bad request to a scene (an administrator, a user, a full event with a
-picture) and checks the status API.md gives it, that the answer
+picture) and checks the status the HTTP contract gives it, that the answer
 is a problem document, and that the database is exactly as before: every row of every
 table compared. The cases run on SQLite; those whose trouble is in what the store
 accepts (NUL characters, huge numbers, extreme dates) run on PostgreSQL too.
@@ -103,7 +103,7 @@ async def scene(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 @attrs.frozen
 class Case:
-    """One bad request: who sends what where, and the answer API.md gives it."""
+    """One bad request: who sends what where, and the answer the HTTP contract gives it."""
 
     name: str
     method: str
