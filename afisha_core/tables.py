@@ -224,6 +224,14 @@ class Table(Generic[T]):
             target[path[-1]] = value
         return _build(self.cls, values) if plan.nested else self.cls(**values)
 
+    def reader(self, codec: ValueCodec, prefix: str = "") -> Callable[[Row], T]:
+        """A function reading the entity of a row with ``codec`` (for row-mapping helpers)."""
+
+        def read(row: Row) -> T:
+            return self.load(row, codec, prefix)
+
+        return read
+
     def _plan(self, codec: ValueCodec) -> _Plan:
         plan = self._plans.get(id(codec))
         if plan is None:

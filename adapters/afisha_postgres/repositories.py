@@ -117,11 +117,11 @@ class Users(_Repository):
 
     async def add(self, user: User) -> None:
         """See :meth:`afisha_core.ports.UserRepository.add`."""
-        await self._run(USERS_INSERT, v.params(USERS, user))
+        await self._run(USERS_INSERT, USERS.dump(user, v.CODEC))
 
     async def update(self, user: User) -> None:
         """See :meth:`afisha_core.ports.UserRepository.update`."""
-        await self._run(USERS_UPDATE, v.params(USERS, user))
+        await self._run(USERS_UPDATE, USERS.dump(user, v.CODEC))
 
     async def list(self, query: UserQuery) -> Sequence[User]:
         """See :meth:`afisha_core.ports.UserRepository.list`."""
@@ -154,7 +154,7 @@ class Sessions(_Repository):
 
     async def add(self, session: LoginSession) -> None:
         """See :meth:`afisha_core.ports.SessionRepository.add`."""
-        await self._run(SESSIONS_INSERT, v.params(SESSIONS, session))
+        await self._run(SESSIONS_INSERT, SESSIONS.dump(session, v.CODEC))
 
     async def get(self, uid: UUID) -> LoginSession | None:
         """See :meth:`afisha_core.ports.SessionRepository.get`."""
@@ -243,7 +243,7 @@ class Registrations(_Repository):
 
     async def add(self, registration: IssuedRegistration) -> None:
         """See :meth:`afisha_core.ports.RegistrationRepository.add`."""
-        await self._run(REGISTRATIONS_INSERT, v.params(REGISTRATIONS, registration))
+        await self._run(REGISTRATIONS_INSERT, REGISTRATIONS.dump(registration, v.CODEC))
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedRegistration | None:
         """See :meth:`afisha_core.ports.RegistrationRepository.get_by_token_hash` (locks)."""
@@ -254,7 +254,7 @@ class Registrations(_Repository):
 
     async def update(self, registration: IssuedRegistration) -> None:
         """See :meth:`afisha_core.ports.RegistrationRepository.update`."""
-        await self._run(REGISTRATIONS_UPDATE, v.params(REGISTRATIONS, registration))
+        await self._run(REGISTRATIONS_UPDATE, REGISTRATIONS.dump(registration, v.CODEC))
 
 
 class Recoveries(_Repository):
@@ -262,7 +262,7 @@ class Recoveries(_Repository):
 
     async def add(self, recovery: IssuedLoginRecovery) -> None:
         """See :meth:`afisha_core.ports.RecoveryRepository.add`."""
-        await self._run(RECOVERIES_INSERT, v.params(RECOVERIES, recovery))
+        await self._run(RECOVERIES_INSERT, RECOVERIES.dump(recovery, v.CODEC))
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedLoginRecovery | None:
         """See :meth:`afisha_core.ports.RecoveryRepository.get_by_token_hash` (locks)."""
@@ -273,7 +273,7 @@ class Recoveries(_Repository):
 
     async def update(self, recovery: IssuedLoginRecovery) -> None:
         """See :meth:`afisha_core.ports.RecoveryRepository.update`."""
-        await self._run(RECOVERIES_UPDATE, v.params(RECOVERIES, recovery))
+        await self._run(RECOVERIES_UPDATE, RECOVERIES.dump(recovery, v.CODEC))
 
 
 _VIEW_SELECT: LiteralString = (
@@ -293,11 +293,11 @@ class Events(_Repository):
 
     async def add(self, event: Event) -> None:
         """See :meth:`afisha_core.ports.EventRepository.add`."""
-        await self._run(EVENTS_INSERT, v.params(EVENTS, event))
+        await self._run(EVENTS_INSERT, EVENTS.dump(event, v.CODEC))
 
     async def update(self, event: Event) -> None:
         """See :meth:`afisha_core.ports.EventRepository.update`."""
-        await self._run(EVENTS_UPDATE, v.params(EVENTS, event))
+        await self._run(EVENTS_UPDATE, EVENTS.dump(event, v.CODEC))
 
     async def get(self, event_id: UUID) -> Event | None:
         """See :meth:`afisha_core.ports.EventRepository.get`."""
@@ -404,7 +404,7 @@ class Participations(_Repository):
                                  THEN participations.write_seq
                                  ELSE nextval('participations_write_seq') END
             """,
-            v.params(PARTICIPATIONS, participation),
+            PARTICIPATIONS.dump(participation, v.CODEC),
         )
 
     async def count(self, event_id: UUID, status: ParticipationStatus) -> int:
@@ -530,7 +530,7 @@ class Notifications(_Repository):
 
     async def add(self, notification: InstantNotification) -> None:
         """See :meth:`afisha_core.ports.NotificationRepository.add`."""
-        await self._run(NOTIFICATIONS_INSERT, v.params(NOTIFICATIONS, notification))
+        await self._run(NOTIFICATIONS_INSERT, NOTIFICATIONS.dump(notification, v.CODEC))
 
     async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
         """See :meth:`afisha_core.ports.NotificationRepository.add_many` (pipelined)."""
@@ -539,7 +539,7 @@ class Notifications(_Repository):
         with translate_errors():
             async with self._conn.cursor() as cursor:
                 await cursor.executemany(
-                    NOTIFICATIONS_INSERT, [v.params(NOTIFICATIONS, n) for n in notifications]
+                    NOTIFICATIONS_INSERT, [NOTIFICATIONS.dump(n, v.CODEC) for n in notifications]
                 )
 
     async def get(self, notification_id: UUID) -> InstantNotification | None:
@@ -601,7 +601,7 @@ class Outbox(_Repository):
 
     async def add(self, message: OutboxMessage) -> None:
         """See :meth:`afisha_core.ports.OutboxRepository.add`."""
-        await self._run(OUTBOX_INSERT, v.params(OUTBOX, message))
+        await self._run(OUTBOX_INSERT, OUTBOX.dump(message, v.CODEC))
 
     async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
         """See :meth:`afisha_core.ports.OutboxRepository.add_many` (pipelined)."""
@@ -609,7 +609,7 @@ class Outbox(_Repository):
             return
         with translate_errors():
             async with self._conn.cursor() as cursor:
-                await cursor.executemany(OUTBOX_INSERT, [v.params(OUTBOX, m) for m in messages])
+                await cursor.executemany(OUTBOX_INSERT, [OUTBOX.dump(m, v.CODEC) for m in messages])
 
     async def get(self, message_id: UUID) -> OutboxMessage | None:
         """See :meth:`afisha_core.ports.OutboxRepository.get`."""
@@ -618,7 +618,7 @@ class Outbox(_Repository):
 
     async def update(self, message: OutboxMessage) -> None:
         """See :meth:`afisha_core.ports.OutboxRepository.update`."""
-        await self._run(OUTBOX_UPDATE, v.params(OUTBOX, message))
+        await self._run(OUTBOX_UPDATE, OUTBOX.dump(message, v.CODEC))
 
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int

@@ -7,15 +7,13 @@ business, shared with the SQLite store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
 from afisha_core.domain import EventView, ParticipationStatus
-from afisha_core.tables import EVENTS, Convert, Kind, Table
-from afisha_core.tables import Row as TableRow
+from afisha_core.tables import EVENTS, Convert, Kind
 
-__all__ = ["CODEC", "PostgresCodec", "event_view", "named", "params", "reader"]
+__all__ = ["CODEC", "PostgresCodec", "event_view", "named"]
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -43,20 +41,6 @@ CODEC = PostgresCodec()
 def named(name: str) -> str:
     """Psycopg's named placeholder for a parameter."""
     return f"%({name})s"
-
-
-def reader(table: Table[T], prefix: str = "") -> Callable[[TableRow], T]:
-    """A function reading the ``table`` entity of a row (columns optionally prefixed)."""
-
-    def read(row: TableRow) -> T:
-        return table.load(row, CODEC, prefix)
-
-    return read
-
-
-def params(table: Table[T], entity: T) -> dict[str, Any]:
-    """The named parameters of ``entity``'s row."""
-    return table.dump(entity, CODEC)
 
 
 def event_view(row: Row) -> EventView:

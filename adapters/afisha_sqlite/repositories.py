@@ -134,17 +134,19 @@ class Users(_Repository):
 
     async def get(self, user_id: UUID) -> User | None:
         """The user with this id, deleted or not; ``None`` if there is none."""
-        return await self._one(f"{_USER_SELECT} WHERE id = ?", (v.uid(user_id),), v.reader(USERS))
+        return await self._one(
+            f"{_USER_SELECT} WHERE id = ?", (v.uid(user_id),), USERS.reader(v.CODEC)
+        )
 
     async def get_by_email(self, email: str) -> User | None:
         """The live user with this email, or ``None``."""
         sql = f"{_USER_SELECT} WHERE email = ? AND deleted_at IS NULL"
-        return await self._one(sql, (email,), v.reader(USERS))
+        return await self._one(sql, (email,), USERS.reader(v.CODEC))
 
     async def get_by_username(self, username: str) -> User | None:
         """The live user with this username, or ``None``."""
         sql = f"{_USER_SELECT} WHERE username = ? AND deleted_at IS NULL"
-        return await self._one(sql, (username,), v.reader(USERS))
+        return await self._one(sql, (username,), USERS.reader(v.CODEC))
 
     async def get_for_update(self, user_id: UUID) -> User | None:
         """The user, deleted or not; the unit of work already holds SQLite's write lock."""
@@ -159,7 +161,7 @@ class Users(_Repository):
         await self._write(_USER_UPDATE, user)
 
     async def _write(self, sql: str, user: User) -> None:
-        params = v.params(USERS, user)
+        params = USERS.dump(user, v.CODEC)
 
         def job(conn: Connection) -> None:
             try:
@@ -184,7 +186,7 @@ class Users(_Repository):
             params["after_at"] = v.ts(query.after[0])
             params["after_id"] = v.uid(query.after[1])
         sql = f"{_USER_SELECT} WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT :limit"
-        return await self._all(sql, params, v.reader(USERS))
+        return await self._all(sql, params, USERS.reader(v.CODEC))
 
 
 # --- sessions, registrations, recoveries ---------------------------------------------------
@@ -197,17 +199,17 @@ class Sessions(_Repository):
 
     async def add(self, session: LoginSession) -> None:
         """Store a new session."""
-        await self._execute(SESSIONS.insert_sql(v.named), v.params(SESSIONS, session))
+        await self._execute(SESSIONS.insert_sql(v.named), SESSIONS.dump(session, v.CODEC))
 
     async def get(self, uid: UUID) -> LoginSession | None:
         """The session with this uid (any state), or ``None``."""
         sql = f"{_SESSION_SELECT} WHERE uid = ?"
-        return await self._one(sql, (v.uid(uid),), v.reader(SESSIONS))
+        return await self._one(sql, (v.uid(uid),), SESSIONS.reader(v.CODEC))
 
     async def get_by_token_hash(self, token_hash: str) -> LoginSession | None:
         """The session whose token hashes to ``token_hash`` (any state), or ``None``."""
         sql = f"{_SESSION_SELECT} WHERE token_hash = ?"
-        return await self._one(sql, (token_hash,), v.reader(SESSIONS))
+        return await self._one(sql, (token_hash,), SESSIONS.reader(v.CODEC))
 
     async def touch(self, uid: UUID, now: datetime) -> bool:
         """Set ``last_seen_at`` on a live session seen before ``now``; whether it changed."""
@@ -250,7 +252,7 @@ class Sessions(_Repository):
             "before_uid": v.uid(before[1]) if before else None,
             "limit": -1 if limit is None else max(limit, 0),
         }
-        return await self._all(sql, params, v.reader(SESSIONS))
+        return await self._all(sql, params, SESSIONS.reader(v.CODEC))
 
     async def revoke_all(
         self, user_id: UUID, now: datetime, *, except_uid: UUID | None = None
@@ -275,17 +277,17 @@ class Registrations(_Repository):
     async def add(self, registration: IssuedRegistration) -> None:
         """Store a new registration."""
         sql = REGISTRATIONS.insert_sql(v.named)
-        await self._execute(sql, v.params(REGISTRATIONS, registration))
+        await self._execute(sql, REGISTRATIONS.dump(registration, v.CODEC))
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedRegistration | None:
         """The registration, or ``None``; the unit of work's write lock keeps it locked."""
         sql = f"SELECT {REGISTRATIONS.column_list} FROM registrations WHERE token_hash = ?"  # noqa: S608 - constant names
-        return await self._one(sql, (token_hash,), v.reader(REGISTRATIONS))
+        return await self._one(sql, (token_hash,), REGISTRATIONS.reader(v.CODEC))
 
     async def update(self, registration: IssuedRegistration) -> None:
         """Replace the stored registration with the same id."""
         sql = REGISTRATIONS.update_sql(v.named)
-        await self._execute(sql, v.params(REGISTRATIONS, registration))
+        await self._execute(sql, REGISTRATIONS.dump(registration, v.CODEC))
 
 
 class Recoveries(_Repository):
@@ -294,17 +296,17 @@ class Recoveries(_Repository):
     async def add(self, recovery: IssuedLoginRecovery) -> None:
         """Store a new recovery token."""
         sql = RECOVERIES.insert_sql(v.named)
-        await self._execute(sql, v.params(RECOVERIES, recovery))
+        await self._execute(sql, RECOVERIES.dump(recovery, v.CODEC))
 
     async def get_by_token_hash(self, token_hash: str) -> IssuedLoginRecovery | None:
         """The recovery, or ``None``; the unit of work's write lock keeps it locked."""
         sql = f"SELECT {RECOVERIES.column_list} FROM login_recoveries WHERE token_hash = ?"  # noqa: S608 - constant names
-        return await self._one(sql, (token_hash,), v.reader(RECOVERIES))
+        return await self._one(sql, (token_hash,), RECOVERIES.reader(v.CODEC))
 
     async def update(self, recovery: IssuedLoginRecovery) -> None:
         """Replace the stored recovery with the same id."""
         sql = RECOVERIES.update_sql(v.named)
-        await self._execute(sql, v.params(RECOVERIES, recovery))
+        await self._execute(sql, RECOVERIES.dump(recovery, v.CODEC))
 
 
 # --- events ------------------------------------------------------------------------------
@@ -341,7 +343,7 @@ _EVENT_VIEW = _VIEWS.format(page=f"{_EVENT_SELECT} WHERE id = :event_id")
 def _view_from_row(row: Row) -> EventView:
     status = row["my_status"]
     return EventView(
-        event=v.reader(EVENTS)(row),
+        event=EVENTS.reader(v.CODEC)(row),
         participants_count=int(row["participants_count"]),
         waitlist_count=int(row["waitlist_count"]),
         my_status=None if status is None else ParticipationStatus(status),
@@ -353,16 +355,16 @@ class Events(_Repository):
 
     async def add(self, event: Event) -> None:
         """Store a new event."""
-        await self._execute(EVENTS.insert_sql(v.named), v.params(EVENTS, event))
+        await self._execute(EVENTS.insert_sql(v.named), EVENTS.dump(event, v.CODEC))
 
     async def update(self, event: Event) -> None:
         """Replace the stored event with the same id."""
-        await self._execute(EVENTS.update_sql(v.named), v.params(EVENTS, event))
+        await self._execute(EVENTS.update_sql(v.named), EVENTS.dump(event, v.CODEC))
 
     async def get(self, event_id: UUID) -> Event | None:
         """The event, or ``None``."""
         sql = f"{_EVENT_SELECT} WHERE id = ?"
-        return await self._one(sql, (v.uid(event_id),), v.reader(EVENTS))
+        return await self._one(sql, (v.uid(event_id),), EVENTS.reader(v.CODEC))
 
     async def get_for_update(self, event_id: UUID) -> Event | None:
         """The event, or ``None``; the unit of work already holds SQLite's write lock."""
@@ -468,7 +470,7 @@ class Participations(_Repository):
         """The user's participation in the event, or ``None``."""
         sql = f"{_PARTICIPATION_SELECT} WHERE event_id = ? AND user_id = ?"
         params = (v.uid(event_id), v.uid(user_id))
-        return await self._one(sql, params, v.reader(PARTICIPATIONS))
+        return await self._one(sql, params, PARTICIPATIONS.reader(v.CODEC))
 
     async def save(self, participation: Participation) -> None:
         """Insert the row for ``(event_id, user_id)``, or update its status (not its claim)."""
@@ -500,7 +502,7 @@ class Participations(_Repository):
             f"{_PARTICIPATION_SELECT} WHERE event_id = ? AND status = '{_WAITLISTED}' "
             "ORDER BY status_changed_at, write_seq LIMIT 1"
         )
-        return await self._one(sql, (v.uid(event_id),), v.reader(PARTICIPATIONS))
+        return await self._one(sql, (v.uid(event_id),), PARTICIPATIONS.reader(v.CODEC))
 
     async def list_participants(
         self,
@@ -545,7 +547,7 @@ class Participations(_Repository):
             f"{_PARTICIPATION_SELECT} WHERE user_id = ? AND status IN ({_placeholders(values)}) "
             "ORDER BY created_at, event_id"
         )
-        return await self._all(sql, (v.uid(user_id), *values), v.reader(PARTICIPATIONS))
+        return await self._all(sql, (v.uid(user_id), *values), PARTICIPATIONS.reader(v.CODEC))
 
     async def clear_reminders(self, event_id: UUID) -> int:
         """Unset ``reminder_queued_at`` on the event's participations; return how many."""
@@ -604,19 +606,19 @@ class Notifications(_Repository):
     async def add(self, notification: InstantNotification) -> None:
         """Store a new notification."""
         sql = NOTIFICATIONS.insert_sql(v.named)
-        await self._execute(sql, v.params(NOTIFICATIONS, notification))
+        await self._execute(sql, NOTIFICATIONS.dump(notification, v.CODEC))
 
     async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
         """Store several new notifications at once."""
         await self._execute_many(
             NOTIFICATIONS.insert_sql(v.named),
-            [v.params(NOTIFICATIONS, n) for n in notifications],
+            [NOTIFICATIONS.dump(n, v.CODEC) for n in notifications],
         )
 
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         """The notification, or ``None``."""
         sql = f"{_NOTIFICATION_SELECT} WHERE id = ?"
-        return await self._one(sql, (v.uid(notification_id),), v.reader(NOTIFICATIONS))
+        return await self._one(sql, (v.uid(notification_id),), NOTIFICATIONS.reader(v.CODEC))
 
     async def ack(
         self, notification_id: UUID, user_id: UUID, now: datetime
@@ -624,7 +626,7 @@ class Notifications(_Repository):
         """Ack the user's notification unless it is acked; the row as stored afterwards."""
         sql = _NOTIFICATION_ACK
         params = (v.ts(now), v.uid(notification_id), v.uid(user_id))
-        return await self._one(sql, params, v.reader(NOTIFICATIONS))
+        return await self._one(sql, params, NOTIFICATIONS.reader(v.CODEC))
 
     async def list(
         self,
@@ -647,7 +649,7 @@ class Notifications(_Repository):
             f"{_NOTIFICATION_SELECT} WHERE {' AND '.join(where)} "
             "ORDER BY created_at DESC, id DESC LIMIT :limit"
         )
-        return await self._all(sql, params, v.reader(NOTIFICATIONS))
+        return await self._all(sql, params, NOTIFICATIONS.reader(v.CODEC))
 
     async def ack_all(self, user_id: UUID, now: datetime) -> int:
         """Set ``acked_at = now`` on the user's unacked notifications; return how many."""
@@ -663,22 +665,22 @@ class Outbox(_Repository):
 
     async def add(self, message: OutboxMessage) -> None:
         """Store a new message."""
-        await self._execute(OUTBOX.insert_sql(v.named), v.params(OUTBOX, message))
+        await self._execute(OUTBOX.insert_sql(v.named), OUTBOX.dump(message, v.CODEC))
 
     async def add_many(self, messages: Sequence[OutboxMessage]) -> None:
         """Store several new messages at once."""
         await self._execute_many(
-            OUTBOX.insert_sql(v.named), [v.params(OUTBOX, m) for m in messages]
+            OUTBOX.insert_sql(v.named), [OUTBOX.dump(m, v.CODEC) for m in messages]
         )
 
     async def get(self, message_id: UUID) -> OutboxMessage | None:
         """The message, or ``None``."""
         sql = f"{_OUTBOX_SELECT} WHERE id = ?"
-        return await self._one(sql, (v.uid(message_id),), v.reader(OUTBOX))
+        return await self._one(sql, (v.uid(message_id),), OUTBOX.reader(v.CODEC))
 
     async def update(self, message: OutboxMessage) -> None:
         """Replace the stored message with the same id."""
-        await self._execute(OUTBOX.update_sql(v.named), v.params(OUTBOX, message))
+        await self._execute(OUTBOX.update_sql(v.named), OUTBOX.dump(message, v.CODEC))
 
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int
@@ -697,7 +699,8 @@ class Outbox(_Repository):
         def job(conn: Connection) -> list[OutboxMessage]:
             rows = conn.execute(select, (v.ts(now), max(limit, 0))).fetchall()
             claimed = [
-                attrs.evolve(v.reader(OUTBOX)(row), next_attempt_at=lease_until) for row in rows
+                attrs.evolve(OUTBOX.reader(v.CODEC)(row), next_attempt_at=lease_until)
+                for row in rows
             ]
             conn.executemany(
                 "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",

@@ -9,14 +9,12 @@ is :mod:`afisha_core.tables`' business, shared with the PostgreSQL store.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
 
-from afisha_core.tables import Convert, Kind, Table
-from afisha_core.tables import Row as TableRow
+from afisha_core.tables import Convert, Kind
 
 T = TypeVar("T")
 
@@ -112,17 +110,3 @@ CODEC = SqliteCodec()
 def named(name: str) -> str:
     """SQLite's named placeholder for a parameter."""
     return f":{name}"
-
-
-def reader(table: Table[T], prefix: str = "") -> Callable[[TableRow], T]:
-    """A function reading the ``table`` entity of a row (columns optionally prefixed)."""
-
-    def read(row: TableRow) -> T:
-        return table.load(row, CODEC, prefix)
-
-    return read
-
-
-def params(table: Table[T], entity: T) -> dict[str, object]:
-    """The named parameters of ``entity``'s row."""
-    return table.dump(entity, CODEC)

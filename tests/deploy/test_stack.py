@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,17 +28,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
 from tests.deploy.project_files import compose, read_env_file
+from tests.support.process import free_port, fresh_postgres_database
 from tests.support.s3_server import S3Server, shared_s3_server
-from tests.support.services import require_postgres, require_redis
+from tests.support.services import require_redis
 from tests.support.smtp_server import SmtpTestServer
 
 AFISHA = [sys.executable, "-m", "afisha_server.cli"]
@@ -56,13 +54,6 @@ PNG = bytes.fromhex(
 )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -77,24 +68,8 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
 @pytest.fixture
 def database_url() -> Iterator[str]:
     """A fresh PostgreSQL database, as the postgres service starts empty; dropped after."""
-    admin = require_postgres()  # CREATE and DROP DATABASE run from the test database
-    server = conninfo_to_dict(admin)
-    name = f"afisha_deploy_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    user = quote(str(server.get("user") or "postgres"), safe="")
-    password = f":{quote(str(server['password']), safe='')}" if server.get("password") else ""
-    host = server.get("host") or "127.0.0.1"
-    port = server.get("port") or 5432
-    try:
-        yield f"postgresql://{user}{password}@{host}:{port}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    with fresh_postgres_database("afisha_deploy") as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,27 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.process import clean_env, free_port
+
 STARTUP_TIMEOUT = 20.0
 MAIL_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 PASSWORD = "a real server secret"
 CODE = re.compile(r"verification code is (\d{6})")
 COMMAND = [sys.executable, "-m", "afisha_server.cli"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The current environment without any ``AFISHA_*`` variable, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AFISHA_")}
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def output_of(directory: Path) -> str:

@@ -18,26 +18,18 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
-from tests.support.services import require_postgres
+from tests.support.process import afisha_serve, clean_env, fresh_postgres_database, run_afisha
 
 ROUNDS = 20
 STARTUP_TIMEOUT = 30.0
@@ -47,40 +39,6 @@ ADMIN_PASSWORD = "the administrator's passphrase"
 CODE = re.compile(r"\b(\d{6})\b")
 RECOVERY_LINK = re.compile(r"/password-recovery/([A-Za-z0-9_\-]{20,})")
 COMMAND = [sys.executable, "-m", "afisha_server.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AFISHA_")}
-    env.update(extra)
-    return env
-
-
-@contextmanager
-def _postgres_database() -> Iterator[str]:
-    admin = require_postgres()
-    server = conninfo_to_dict(admin)
-    name = f"afisha_races_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    user = quote(str(server.get("user") or "postgres"), safe="")
-    password = f":{quote(str(server['password']), safe='')}" if server.get("password") else ""
-    host, port = server.get("host") or "127.0.0.1", server.get("port") or 5432
-    try:
-        yield f"postgresql://{user}{password}@{host}:{port}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 class Outbox:
@@ -112,48 +70,19 @@ class Outbox:
 
 @contextmanager
 def _server(cwd: Path, database_url: str | None) -> Iterator[str]:
-    env = _env(
+    env = clean_env(
         AFISHA_SCHEDULER_INTERVAL="1s",
         AFISHA_SESSION_TOUCH_INTERVAL="0s",  # every request writes last_seen_at
         AFISHA_DB_POOL_SIZE="8",
+        **({"AFISHA_DATABASE_URL": database_url} if database_url else {}),
     )
-    if database_url:
-        env["AFISHA_DATABASE_URL"] = database_url
-    created = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [*COMMAND, "create-admin", "--email", "boss@example.org", "--username", "boss",
-         "--password-stdin"],
-        cwd=cwd, env=env, input=ADMIN_PASSWORD + "\n", capture_output=True, text=True,
-        timeout=STARTUP_TIMEOUT, check=False,
+    created = run_afisha(
+        cwd, env, "create-admin", "--email", "boss@example.org", "--username", "boss",
+        "--password-stdin", stdin=ADMIN_PASSWORD + "\n",
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (cwd / "server.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [*COMMAND, "serve", "--port", str(port)],
-        cwd=cwd,
-        env={**env, "AFISHA_PUBLIC_URL": base},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert process.poll() is None, (cwd / "server.log").read_text(errors="replace")
-            with suppress(httpx.TransportError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "afisha serve did not start in time"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with afisha_serve(cwd, env) as running:
+        yield running.base
 
 
 class Stack:
@@ -205,18 +134,11 @@ class Stack:
 
 @asynccontextmanager
 async def _stack(tmp_path: Path, backend: str) -> AsyncIterator[Stack]:
-    with (
-        _postgres_database() if backend == "postgres" else _nothing() as database_url,
-        _server(tmp_path, database_url) as base,
-    ):
+    database = fresh_postgres_database("afisha_races") if backend == "postgres" else nullcontext()
+    with database as database_url, _server(tmp_path, database_url) as base:
         limits = httpx.Limits(max_connections=20)
         async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
             yield Stack(client, Outbox(tmp_path / "afisha-data" / "outbox"))
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
 
 
 async def _until(stop: asyncio.Event, action: object) -> int:

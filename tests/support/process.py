@@ -8,13 +8,20 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import attrs
 import httpx
+import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.support.services import require_postgres
 
 COMMAND = [sys.executable, "-m", "afisha_server.cli"]
 STARTUP_TIMEOUT = 30.0
@@ -34,6 +41,29 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str = "afisha_proc") -> Iterator[str]:
+    """A new, empty PostgreSQL database for a process to use; its URL. Dropped after."""
+    admin = require_postgres()  # CREATE and DROP DATABASE run from the test database
+    server = conninfo_to_dict(admin)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    user = quote(str(server.get("user") or "postgres"), safe="")
+    password = f":{quote(str(server['password']), safe='')}" if server.get("password") else ""
+    host = server.get("host") or "127.0.0.1"
+    port = server.get("port") or 5432
+    try:
+        yield f"postgresql://{user}{password}@{host}:{port}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 @attrs.define
