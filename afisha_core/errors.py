@@ -21,6 +21,7 @@ __all__ = [
     "Forbidden",
     "InvalidCode",
     "InvalidCredentials",
+    "InvalidTotp",
     "NotAuthenticated",
     "NotFound",
     "PayloadTooLarge",
@@ -32,10 +33,15 @@ __all__ = [
     "SystemUserProtected",
     "TemporaryDeliveryError",
     "TooManyAttempts",
+    "TotpAlreadyEnabled",
+    "TotpNotEnabled",
+    "TotpRequired",
+    "TotpSetupRequired",
     "UnsupportedMediaType",
     "UsernameTaken",
     "ValidationFailed",
     "WeakPassword",
+    "WrongPassword",
 ]
 
 
@@ -112,6 +118,56 @@ class InvalidCredentials(AfishaError):
     code = "invalid_credentials"
     status = 401
     default_detail = "The login or the password is wrong."
+
+
+class WrongPassword(InvalidCredentials):
+    """The caller's own password, asked again by an authenticated endpoint, is wrong.
+
+    403 rather than 401: the session is fine, and clients treat 401 as "log out".
+    """
+
+    status = 403
+    default_detail = "The password is wrong."
+
+
+class TotpRequired(AfishaError):
+    """The password was right, but the account needs a TOTP code (or a recovery code) too."""
+
+    code = "totp_required"
+    status = 401
+    default_detail = "This account needs a one-time code from its authenticator app."
+
+
+class InvalidTotp(AfishaError):
+    """The one-time code (or recovery code) is wrong, or was already used."""
+
+    code = "invalid_totp"
+    status = 401
+    default_detail = "The one-time code is wrong or was already used."
+
+
+class TotpAlreadyEnabled(AfishaError):
+    """Two-factor login is already on for this account (disable it first)."""
+
+    code = "totp_already_enabled"
+    status = 409
+    default_detail = "Two-factor login is already enabled."
+
+
+class TotpNotEnabled(AfishaError):
+    """There is no TOTP enrolment to confirm or disable."""
+
+    code = "totp_not_enabled"
+    status = 409
+    default_detail = "Two-factor login is not enabled (or was not started)."
+
+
+class TotpSetupRequired(AfishaError):
+    """The deployment requires administrators to use two-factor login, and this one does not."""
+
+    code = "totp_setup_required"
+    status = 403
+    default_detail = "Administrators must enable two-factor login first."
 
 
 class NotAuthenticated(AfishaError):

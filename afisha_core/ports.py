@@ -29,6 +29,8 @@ from uuid import UUID
 import attrs
 
 from afisha_core.domain import (
+    AuditAction,
+    AuditEntry,
     Email,
     Event,
     EventView,
@@ -41,10 +43,14 @@ from afisha_core.domain import (
     Participation,
     ParticipationStatus,
     Role,
+    TotpCredential,
+    TotpRecoveryCode,
     User,
 )
 
 __all__ = [
+    "AuditQuery",
+    "AuditRepository",
     "Clock",
     "DueReminder",
     "EventQuery",
@@ -62,6 +68,7 @@ __all__ = [
     "SessionRepository",
     "StoredObject",
     "TokenGenerator",
+    "TotpRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserQuery",
@@ -111,6 +118,26 @@ class EventQuery:
         {ParticipationStatus.PARTICIPATING, ParticipationStatus.WAITLISTED}
     )
     after: tuple[datetime, UUID] | None = None
+    limit: int = 20
+
+
+@attrs.frozen(kw_only=True)
+class AuditQuery:
+    """A page of audit entries, newest first: ordered by ``(at, id)`` descending.
+
+    Each filter is optional: ``actor_id``, ``action`` and ``target_id`` must match
+    exactly; ``involving`` matches an entry whose actor or target is that id; the
+    time range is ``starts_from <= at < starts_before``. ``before`` is the ``(at, id)``
+    of the last entry of the previous page.
+    """
+
+    actor_id: UUID | None = None
+    action: AuditAction | None = None
+    target_id: UUID | None = None
+    involving: UUID | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    before: tuple[datetime, UUID] | None = None
     limit: int = 20
 
 
@@ -458,6 +485,69 @@ class OutboxRepository(Protocol):
         ...
 
 
+class TotpRepository(Protocol):
+    """TOTP credentials (one per user) and their recovery codes.
+
+    The use cases change a user's credential only while holding the user's lock
+    (:meth:`UserRepository.get_for_update`); the single-use writes
+    (:meth:`use_step`, :meth:`use_recovery_code`) are also conditioned on the stored
+    state, so a code can never be accepted twice, however the calls race.
+    """
+
+    async def get(self, user_id: UUID) -> TotpCredential | None:
+        """The user's credential (pending or confirmed), or ``None``."""
+        ...
+
+    async def put(self, credential: TotpCredential) -> None:
+        """Store the user's credential, replacing any the user had.
+
+        Only for a user locked with :meth:`UserRepository.get_for_update` in this
+        unit of work.
+        """
+        ...
+
+    async def use_step(self, user_id: UUID, step: int) -> bool:
+        """Record ``step`` as the last accepted time step; return whether it was new.
+
+        Writes ``last_step = step`` only if the user has a confirmed credential whose
+        ``last_step`` is unset or smaller than ``step`` (one conditional update), so
+        of two callers with the same code only one gets ``True``.
+        """
+        ...
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the user's credential and every recovery code; return whether there was one."""
+        ...
+
+    async def add_recovery_codes(self, codes: Sequence[TotpRecoveryCode]) -> None:
+        """Store new recovery codes (the caller removed the old ones, if any)."""
+        ...
+
+    async def use_recovery_code(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
+        """Set ``used_at = now`` on the user's unused code with this hash; whether one was.
+
+        One conditional update (``... AND used_at IS NULL``): a code used twice at
+        once is accepted once.
+        """
+        ...
+
+    async def list_recovery_codes(self, user_id: UUID) -> Sequence[TotpRecoveryCode]:
+        """The user's recovery codes, used or not, in ``(created_at, id)`` order."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The audit log. Append-only: there is no way to change or remove an entry."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        """Append an entry (visible to others once the unit of work commits)."""
+        ...
+
+    async def list(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        """Up to ``query.limit`` entries matching ``query``, newest ``(at, id)`` first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository.
 
@@ -503,6 +593,16 @@ class UnitOfWork(Protocol):
     @property
     def outbox(self) -> OutboxRepository:
         """The outbox repository of this unit of work."""
+        ...
+
+    @property
+    def totp(self) -> TotpRepository:
+        """The TOTP repository of this unit of work."""
+        ...
+
+    @property
+    def audit(self) -> AuditRepository:
+        """The audit log of this unit of work."""
         ...
 
     async def __aenter__(self) -> Self:

@@ -18,6 +18,7 @@ from afisha_core.migrations import Migration
 from afisha_postgres.errors import translate_errors
 from afisha_postgres.migrate import apply_migrations
 from afisha_postgres.repositories import (
+    Audit,
     Events,
     Notifications,
     Outbox,
@@ -25,6 +26,7 @@ from afisha_postgres.repositories import (
     Recoveries,
     Registrations,
     Sessions,
+    Totp,
     Users,
 )
 
@@ -150,6 +152,8 @@ class PostgresUnitOfWork:
     participations: Participations
     notifications: Notifications
     outbox: Outbox
+    totp: Totp
+    audit: Audit
 
     def __init__(
         self,
@@ -176,6 +180,8 @@ class PostgresUnitOfWork:
         self.participations = Participations(conn)
         self.notifications = Notifications(conn)
         self.outbox = Outbox(conn)
+        self.totp = Totp(conn)
+        self.audit = Audit(conn)
         return self
 
     async def __aexit__(

@@ -32,6 +32,7 @@ from typing import Self, TypeVar
 
 from afisha_core.migrations import Migration
 from afisha_core.ports import (
+    AuditRepository,
     EventRepository,
     NotificationRepository,
     OutboxRepository,
@@ -39,6 +40,7 @@ from afisha_core.ports import (
     RecoveryRepository,
     RegistrationRepository,
     SessionRepository,
+    TotpRepository,
     UserRepository,
 )
 from afisha_sqlite import repositories as repos
@@ -300,6 +302,8 @@ class SqliteUnitOfWork:
     participations: ParticipationRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
+    totp: TotpRepository
+    audit: AuditRepository
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._database = database
@@ -312,6 +316,8 @@ class SqliteUnitOfWork:
         self.participations = repos.Participations(self._run)
         self.notifications = repos.Notifications(self._run)
         self.outbox = repos.Outbox(self._run)
+        self.totp = repos.Totp(self._run)
+        self.audit = repos.Audit(self._run)
 
     async def __aenter__(self) -> Self:
         """Wait for the turn of this unit of work and begin its transaction."""

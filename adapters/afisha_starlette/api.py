@@ -10,8 +10,13 @@ import attrs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from afisha_core.domain import ParticipationStatus, Role, User
-from afisha_core.errors import Forbidden, UnsupportedMediaType, ValidationFailed
+from afisha_core.domain import AuditAction, ParticipationStatus, Role, User
+from afisha_core.errors import (
+    Forbidden,
+    TotpSetupRequired,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from afisha_core.images import IMAGE_TYPES
 from afisha_core.usecases import UNSET, EventDraft, EventPatch, Principal
 from afisha_starlette import schemas as s
@@ -26,6 +31,7 @@ from afisha_starlette.http import (
     query_enum,
     query_limit,
     query_text,
+    query_uuid,
     read_body,
     read_json,
     structure_body,
@@ -69,6 +75,8 @@ async def _admin(request: Request) -> User:
     user = (await _principal(request)).user
     if not user.is_admin:
         raise Forbidden
+    if _rt(request).afisha.settings.require_admin_totp and not user.totp_enabled:
+        raise TotpSetupRequired
     return user
 
 
@@ -116,7 +124,11 @@ async def login(request: Request) -> Response:
     body: s.LoginIn = await _body(request, s.LoginIn)
     agent, address = _client(request)
     result = await _rt(request).afisha.sessions.login(
-        body.login, body.password, user_agent=agent, client_address=address
+        body.login,
+        body.password,
+        totp_code=body.totp_code,
+        user_agent=agent,
+        client_address=address,
     )
     return _json(_rt(request), _login_out(result), 201)
 
@@ -135,7 +147,9 @@ async def delete_current_session(request: Request) -> Response:
 
 async def delete_session(request: Request) -> Response:
     principal = await _principal(request)
-    await _rt(request).afisha.sessions.revoke(principal.user, path_uuid(request, "uid"))
+    await _rt(request).afisha.sessions.revoke(
+        principal.user, path_uuid(request, "uid"), client_address=_client(request)[1]
+    )
     return Response(status_code=204)
 
 
@@ -148,7 +162,7 @@ async def request_recovery(request: Request) -> Response:
 async def complete_recovery(request: Request) -> Response:
     body: s.RecoveryCompleteIn = await _body(request, s.RecoveryCompleteIn)
     await _rt(request).afisha.recovery.complete(
-        request.path_params["recovery_token"], body.password
+        request.path_params["recovery_token"], body.password, client_address=_client(request)[1]
     )
     return Response(status_code=204)
 
@@ -172,7 +186,7 @@ async def change_password(request: Request) -> Response:
     principal = await _principal(request)
     body: s.PasswordChangeIn = await _body(request, s.PasswordChangeIn)
     await _rt(request).afisha.accounts.change_password(
-        principal, body.current_password, body.new_password
+        principal, body.current_password, body.new_password, client_address=_client(request)[1]
     )
     return Response(status_code=204)
 
@@ -180,7 +194,9 @@ async def change_password(request: Request) -> Response:
 async def delete_me(request: Request) -> Response:
     principal = await _principal(request)
     body: s.PasswordIn = await _body(request, s.PasswordIn)
-    await _rt(request).afisha.accounts.delete_me(principal, body.password)
+    await _rt(request).afisha.accounts.delete_me(
+        principal, body.password, client_address=_client(request)[1]
+    )
     return Response(status_code=204)
 
 
@@ -201,14 +217,16 @@ async def patch_user(request: Request) -> Response:
     admin = await _admin(request)
     body: s.RolePatchIn = await _body(request, s.RolePatchIn)
     user = await _rt(request).afisha.accounts.change_role(
-        admin, path_uuid(request, "user_id"), body.role
+        admin, path_uuid(request, "user_id"), body.role, client_address=_client(request)[1]
     )
     return _json(_rt(request), s.UserOut.of(user))
 
 
 async def delete_user(request: Request) -> Response:
     admin = await _admin(request)
-    await _rt(request).afisha.accounts.delete_user(admin, path_uuid(request, "user_id"))
+    await _rt(request).afisha.accounts.delete_user(
+        admin, path_uuid(request, "user_id"), client_address=_client(request)[1]
+    )
     return Response(status_code=204)
 
 
@@ -246,7 +264,7 @@ async def create_event(request: Request) -> Response:
     admin = await _admin(request)
     # The core's own draft is the request body: one definition of an event's fields.
     draft: EventDraft = await _body(request, EventDraft)
-    view = await _rt(request).afisha.events.create(admin, draft)
+    view = await _rt(request).afisha.events.create(admin, draft, client_address=_client(request)[1])
     return _event(request, view, 201)
 
 
@@ -264,7 +282,9 @@ async def patch_event(request: Request) -> Response:
         raise ValidationFailed.single(nulls[0], "must not be null")
     changes = {k: getattr(body, k) for k in data if k in _PATCHABLE}
     patch = EventPatch(**{k: changes.get(k, UNSET) for k in _PATCHABLE})
-    view = await _rt(request).afisha.events.update(admin, path_uuid(request, "event_id"), patch)
+    view = await _rt(request).afisha.events.update(
+        admin, path_uuid(request, "event_id"), patch, client_address=_client(request)[1]
+    )
     return _event(request, view)
 
 
@@ -272,7 +292,7 @@ async def reject_event(request: Request) -> Response:
     admin = await _admin(request)
     body: s.RejectIn = await _body(request, s.RejectIn, optional=True)
     view = await _rt(request).afisha.events.reject(
-        admin, path_uuid(request, "event_id"), body.reason
+        admin, path_uuid(request, "event_id"), body.reason, client_address=_client(request)[1]
     )
     return _event(request, view)
 
@@ -284,7 +304,9 @@ async def put_event_image(request: Request) -> Response:
     if media not in IMAGE_TYPES:
         raise UnsupportedMediaType("Send the image as image/png, image/jpeg or image/webp.")
     data = await read_body(request, runtime.afisha.settings.max_image_bytes)
-    view = await runtime.afisha.events.set_image(admin, path_uuid(request, "event_id"), data, media)
+    view = await runtime.afisha.events.set_image(
+        admin, path_uuid(request, "event_id"), data, media, client_address=_client(request)[1]
+    )
     return _event(request, view)
 
 
@@ -393,6 +415,53 @@ async def ack_all_notifications(request: Request) -> Response:
     principal = await _principal(request)
     count = await _rt(request).afisha.notifications.ack_all(principal.user)
     return _json(_rt(request), s.AckAllOut(acked=count))
+
+
+# --- two-factor login, the audit log, personal data -------------------------------------
+
+
+async def totp_enrol(request: Request) -> Response:
+    principal = await _principal(request)
+    body: s.PasswordIn = await _body(request, s.PasswordIn)
+    enrolment = await _rt(request).afisha.totp.enrol(
+        principal, body.password, client_address=_client(request)[1]
+    )
+    out = s.TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+    return _json(_rt(request), out, 201)
+
+
+async def totp_confirm(request: Request) -> Response:
+    principal = await _principal(request)
+    body: s.TotpCodeIn = await _body(request, s.TotpCodeIn)
+    codes = await _rt(request).afisha.totp.confirm(
+        principal, body.code, client_address=_client(request)[1]
+    )
+    return _json(_rt(request), s.RecoveryCodesOut(recovery_codes=codes))
+
+
+async def totp_disable(request: Request) -> Response:
+    principal = await _principal(request)
+    body: s.TotpDisableIn = await _body(request, s.TotpDisableIn)
+    await _rt(request).afisha.totp.disable(
+        principal, body.password, body.code, client_address=_client(request)[1]
+    )
+    return Response(status_code=204)
+
+
+async def list_audit_log(request: Request) -> Response:
+    admin = await _admin(request)
+    page = await _rt(request).afisha.audit.list_entries(
+        admin,
+        actor_id=query_uuid(request, "actor_id"),
+        action=query_enum(request, "action", AuditAction),
+        target_id=query_uuid(request, "target_id"),
+        starts_from=query_datetime(request, "from"),
+        starts_before=query_datetime(request, "to"),
+        limit=query_limit(request),
+        cursor=query_cursor(request),
+    )
+    items = [s.AuditEntryOut.of(e) for e in page.items]
+    return _page(_rt(request), s.AuditList, items, page.next_cursor)
 
 
 # --- the table -------------------------------------------------------------------------
@@ -519,4 +588,26 @@ API_ENDPOINTS: list[Endpoint] = [
     Endpoint(method="POST", path="/v1/notifications/ack-all", handler=ack_all_notifications,
              tag="notifications", summary="Mark every notification as read", access="user",
              response=s.AckAllOut),
+    Endpoint(method="POST", path="/v1/users/me/totp", handler=totp_enrol, tag="users",
+             summary="Start two-factor login (TOTP): a secret, pending until confirmed",
+             access="user", body=s.PasswordIn, response=s.TotpEnrolmentOut, status=201,
+             errors=(403, 409, 429)),
+    Endpoint(method="POST", path="/v1/users/me/totp/confirm", handler=totp_confirm,
+             tag="users", summary="Confirm TOTP with a first code; returns 10 recovery codes",
+             access="user", body=s.TotpCodeIn, response=s.RecoveryCodesOut,
+             errors=(403, 409, 429)),
+    Endpoint(method="DELETE", path="/v1/users/me/totp", handler=totp_disable, tag="users",
+             summary="Turn two-factor login off (password and a code)", access="user",
+             body=s.TotpDisableIn, status=204, errors=(403, 409, 429)),
+    Endpoint(method="GET", path="/v1/audit-log", handler=list_audit_log, tag="audit",
+             summary="The audit log, newest first", access="admin", response=s.AuditList,
+             query=(QueryParam(name="actor_id", schema={"type": "string", "format": "uuid"}),
+                    QueryParam(name="action", schema={"type": "string",
+                                                      "enum": [a.value for a in AuditAction]}),
+                    QueryParam(name="target_id", schema={"type": "string", "format": "uuid"}),
+                    QueryParam(name="from", schema={"type": "string", "format": "date-time"},
+                               description="Entries at or after this instant."),
+                    QueryParam(name="to", schema={"type": "string", "format": "date-time"},
+                               description="Entries before this instant."),
+                    _LIMIT, _CURSOR)),
 ]  # fmt: skip

@@ -29,6 +29,8 @@ configuration (environment variables, all optional):
   AFISHA_DATA_DIR            ./afisha-data (the .eml outbox lives under it)
   AFISHA_DB_POOL_SIZE        10 (PostgreSQL connections per process)
   AFISHA_SESSION_TOUCH_INTERVAL  1m (how often a session's last_seen_at is written)
+  AFISHA_REQUIRE_ADMIN_TOTP  false (true: administrators need two-factor login)
+  AFISHA_DELETED_RETENTION   30d (then the worker erases a deleted account's personal data)
 """
 
 

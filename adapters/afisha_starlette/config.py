@@ -71,6 +71,8 @@ class ServerConfig:
     data_dir: str = "./afisha-data"
     cors_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
+    require_admin_totp: bool = False
+    deleted_retention: timedelta = timedelta(days=30)
 
     @property
     def outbox_dir(self) -> str:
@@ -105,6 +107,9 @@ class ServerConfig:
         public_url = get("AFISHA_PUBLIC_URL")
         pool_size = get("AFISHA_DB_POOL_SIZE")
         cors = get("AFISHA_CORS_ORIGINS")
+        require_totp = (get("AFISHA_REQUIRE_ADMIN_TOTP") or "false").lower()
+        if require_totp not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"AFISHA_REQUIRE_ADMIN_TOTP={require_totp!r}: give true or false")
         if database_url is not None:
             _url("AFISHA_DATABASE_URL", database_url, ("sqlite", "postgresql", "postgres"))
         if storage_url is not None:
@@ -142,4 +147,6 @@ class ServerConfig:
             data_dir=get("AFISHA_DATA_DIR") or defaults.data_dir,
             cors_origins=tuple(o.strip() for o in (cors or "").split(",") if o.strip()),
             db_pool_size=int(pool_size) if pool_size else defaults.db_pool_size,
+            require_admin_totp=require_totp in ("true", "1", "yes"),
+            deleted_retention=duration("AFISHA_DELETED_RETENTION", defaults.deleted_retention),
         )

@@ -13,6 +13,9 @@ from uuid import UUID
 import attrs
 
 from afisha_core.domain import (
+    AuditAction,
+    AuditEntry,
+    AuditTarget,
     EventView,
     InstantNotification,
     LoginSession,
@@ -49,6 +52,7 @@ class LoginIn:
 
     login: str
     password: str
+    totp_code: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -138,6 +142,7 @@ class UserOut:
     role: Role
     is_system: bool
     created_at: datetime
+    totp_enabled: bool
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -150,6 +155,7 @@ class UserOut:
             role=user.role,
             is_system=user.is_system,
             created_at=user.created_at,
+            totp_enabled=user.totp_enabled,
         )
 
 
@@ -364,3 +370,72 @@ class Health:
 
     status: str
     checks: dict[str, str]
+
+
+# --- two-factor login, the audit log, personal data ------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TotpCodeIn:
+    """Confirm a TOTP enrolment with the first code from the authenticator app."""
+
+    code: str
+
+
+@attrs.frozen(kw_only=True)
+class TotpDisableIn:
+    """Turn two-factor login off: the password and a code (or a recovery code)."""
+
+    password: str
+    code: str
+
+
+@attrs.frozen(kw_only=True)
+class TotpEnrolmentOut:
+    """A pending enrolment: the secret, shown this once, and its ``otpauth://`` URI."""
+
+    secret: str
+    otpauth_uri: str
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryCodesOut:
+    """The single-use recovery codes, shown this once."""
+
+    recovery_codes: list[str]
+
+
+@attrs.frozen(kw_only=True)
+class AuditEntryOut:
+    """One entry of the audit log."""
+
+    id: UUID
+    at: datetime
+    actor_id: UUID | None
+    action: AuditAction
+    target_type: AuditTarget | None
+    target_id: UUID | None
+    ip: str | None
+    details: dict[str, str | int | bool | None]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryOut:
+        """Render a domain audit entry."""
+        return cls(
+            id=entry.id,
+            at=entry.at,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            ip=entry.ip,
+            details=dict(entry.details),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class AuditList:
+    """A page of audit entries, newest first."""
+
+    items: list[AuditEntryOut]
+    next_cursor: str | None

@@ -32,6 +32,7 @@ from uuid import UUID
 import attrs
 
 from afisha_core.domain import (
+    AuditEntry,
     Event,
     EventView,
     InstantNotification,
@@ -43,10 +44,14 @@ from afisha_core.domain import (
     Participant,
     Participation,
     ParticipationStatus,
+    TotpCredential,
+    TotpRecoveryCode,
     User,
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import (
+    AuditQuery,
+    AuditRepository,
     DueReminder,
     EventQuery,
     EventRepository,
@@ -56,6 +61,7 @@ from afisha_core.ports import (
     RecoveryRepository,
     RegistrationRepository,
     SessionRepository,
+    TotpRepository,
     UserQuery,
     UserRepository,
 )
@@ -83,6 +89,9 @@ class _Tables:
     participations: dict[tuple[UUID, UUID], _ParticipationRow] = attrs.Factory(dict)
     notifications: dict[UUID, InstantNotification] = attrs.Factory(dict)
     outbox: dict[UUID, OutboxMessage] = attrs.Factory(dict)
+    totp: dict[UUID, TotpCredential] = attrs.Factory(dict)
+    recovery_codes: dict[UUID, TotpRecoveryCode] = attrs.Factory(dict)
+    audit: tuple[AuditEntry, ...] = ()
     last_seq: int = 0
 
     def copy(self) -> _Tables:
@@ -96,6 +105,9 @@ class _Tables:
             participations=dict(self.participations),
             notifications=dict(self.notifications),
             outbox=dict(self.outbox),
+            totp=dict(self.totp),
+            recovery_codes=dict(self.recovery_codes),
+            audit=self.audit,
             last_seq=self.last_seq,
         )
 
@@ -164,6 +176,8 @@ class InMemoryUnitOfWork:
     participations: ParticipationRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
+    totp: TotpRepository
+    audit: AuditRepository
 
     def __init__(self, database: InMemoryDatabase) -> None:
         self._database = database
@@ -177,6 +191,8 @@ class InMemoryUnitOfWork:
         self.participations = _Participations(self)
         self.notifications = _Notifications(self)
         self.outbox = _Outbox(self)
+        self.totp = _Totp(self)
+        self.audit = _Audit(self)
 
     async def __aenter__(self) -> Self:
         """Begin the transaction (waiting for any other unit of work to end)."""
@@ -709,3 +725,89 @@ class _Outbox(_Repository):
             for m in claimed:
                 outbox[m.id] = m
         return claimed
+
+
+class _Totp(_Repository):
+    """TOTP credentials and recovery codes."""
+
+    async def get(self, user_id: UUID) -> TotpCredential | None:
+        return self._read().totp.get(user_id)
+
+    async def put(self, credential: TotpCredential) -> None:
+        self._write().totp[credential.user_id] = credential
+
+    async def use_step(self, user_id: UUID, step: int) -> bool:
+        credential = self._read().totp.get(user_id)
+        if (
+            credential is None
+            or credential.confirmed_at is None
+            or (credential.last_step is not None and credential.last_step >= step)
+        ):
+            return False
+        self._write().totp[user_id] = attrs.evolve(credential, last_step=step)
+        return True
+
+    async def delete(self, user_id: UUID) -> bool:
+        tables = self._read()
+        codes = [c.id for c in tables.recovery_codes.values() if c.user_id == user_id]
+        if user_id not in tables.totp and not codes:
+            return False
+        tables = self._write()
+        for code_id in codes:
+            del tables.recovery_codes[code_id]
+        return tables.totp.pop(user_id, None) is not None
+
+    async def add_recovery_codes(self, codes: Sequence[TotpRecoveryCode]) -> None:
+        tables = self._read()
+        for code in codes:
+            if code.id in tables.recovery_codes:
+                raise ValueError(f"a recovery code with id {code.id} already exists")
+        if codes:
+            stored = self._write().recovery_codes
+            for code in codes:
+                stored[code.id] = code
+
+    async def use_recovery_code(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
+        found = next(
+            (
+                c
+                for c in self._read().recovery_codes.values()
+                if c.user_id == user_id and c.code_hash == code_hash and c.used_at is None
+            ),
+            None,
+        )
+        if found is None:
+            return False
+        self._write().recovery_codes[found.id] = attrs.evolve(found, used_at=now)
+        return True
+
+    async def list_recovery_codes(self, user_id: UUID) -> Sequence[TotpRecoveryCode]:
+        found = [c for c in self._read().recovery_codes.values() if c.user_id == user_id]
+        found.sort(key=lambda c: (c.created_at, c.id))
+        return found
+
+
+class _Audit(_Repository):
+    """The audit log: a tuple that only ever grows."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        tables = self._read()
+        if any(e.id == entry.id for e in tables.audit):
+            raise ValueError(f"an audit entry with id {entry.id} already exists")
+        tables = self._write()
+        tables.audit = (*tables.audit, entry)
+
+    async def list(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        found = [
+            e
+            for e in self._read().audit
+            if (query.actor_id is None or e.actor_id == query.actor_id)
+            and (query.action is None or e.action is query.action)
+            and (query.target_id is None or e.target_id == query.target_id)
+            and (query.involving is None or query.involving in (e.actor_id, e.target_id))
+            and (query.starts_from is None or e.at >= query.starts_from)
+            and (query.starts_before is None or e.at < query.starts_before)
+            and (query.before is None or (e.at, e.id) < query.before)
+        ]
+        found.sort(key=lambda e: (e.at, e.id), reverse=True)
+        return found[: max(query.limit, 0)]

@@ -1,6 +1,7 @@
 """The use cases, one module per area; each service takes its ports explicitly."""
 
 from afisha_core.usecases.accounts import AccountService
+from afisha_core.usecases.audit import AuditService
 from afisha_core.usecases.events import UNSET, EventDraft, EventPatch, EventService
 from afisha_core.usecases.mail import DeliveryReport, MailDeliveryService
 from afisha_core.usecases.notifications import NotificationService
@@ -8,10 +9,12 @@ from afisha_core.usecases.participation import ParticipationService
 from afisha_core.usecases.recovery import RecoveryService
 from afisha_core.usecases.reminders import ReminderService
 from afisha_core.usecases.sessions import LoginResult, Principal, SessionService
+from afisha_core.usecases.totp import TotpEnrolment, TotpService, WrongTotp
 
 __all__ = [
     "UNSET",
     "AccountService",
+    "AuditService",
     "DeliveryReport",
     "EventDraft",
     "EventPatch",
@@ -24,4 +27,7 @@ __all__ = [
     "RecoveryService",
     "ReminderService",
     "SessionService",
+    "TotpEnrolment",
+    "TotpService",
+    "WrongTotp",
 ]

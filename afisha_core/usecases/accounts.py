@@ -11,6 +11,8 @@ import attrs
 
 from afisha_core.domain import (
     MAX_CODE_ATTEMPTS,
+    AuditAction,
+    AuditTarget,
     IssuedRegistration,
     Page,
     ParticipationStatus,
@@ -45,6 +47,7 @@ from afisha_core.settings import Settings
 from afisha_core.tokens import hash_token, tokens_equal
 from afisha_core.usecases import messages
 from afisha_core.usecases._common import check_limit, enqueue_email, make_page, require_admin
+from afisha_core.usecases.audit import record
 from afisha_core.usecases.participation import withdraw
 from afisha_core.usecases.sessions import LoginResult, Principal, open_session
 from afisha_core.validation import check_fields
@@ -246,7 +249,12 @@ class AccountService:
             return user
 
     async def change_password(
-        self, principal: Principal, current_password: str, new_password: str
+        self,
+        principal: Principal,
+        current_password: str,
+        new_password: str,
+        *,
+        client_address: str | None = None,
     ) -> None:
         """Set a new password after checking the current one; other sessions are revoked.
 
@@ -269,12 +277,24 @@ class AccountService:
             await uow.users.update(
                 attrs.evolve(user, password_hash=new_hash, credential_version=version)
             )
-            await uow.sessions.revoke_all(user.id, now, except_uid=principal.session.uid)
+            revoked = await uow.sessions.revoke_all(user.id, now, except_uid=principal.session.uid)
             if not await uow.sessions.carry_over(principal.session.uid, version):
                 raise NotAuthenticated  # the calling session was revoked meanwhile
+            await record(
+                uow,
+                now,
+                AuditAction.PASSWORD_CHANGED,
+                actor_id=user.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+                details={"sessions_revoked": revoked},
+            )
             await uow.commit()
 
-    async def delete_me(self, principal: Principal, password: str) -> None:
+    async def delete_me(
+        self, principal: Principal, password: str, *, client_address: str | None = None
+    ) -> None:
         """Delete the caller's own account after checking the password.
 
         Soft delete: every session is revoked, spots are given up (and go to the
@@ -285,6 +305,15 @@ class AccountService:
             if not await self.hasher.verify(user.password_hash, password):
                 raise InvalidCredentials("The password is wrong.")
             await self._soft_delete(uow, user)
+            await record(
+                uow,
+                self.clock.now(),
+                AuditAction.ACCOUNT_DELETED,
+                actor_id=user.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+            )
             await uow.commit()
 
     # --- administration ----------------------------------------------------------
@@ -311,7 +340,9 @@ class AccountService:
             rows = await uow.users.list(query)
         return make_page(rows, limit, lambda u: (u.created_at, u.id))
 
-    async def change_role(self, actor: User, user_id: uuid.UUID, role: Role) -> User:
+    async def change_role(
+        self, actor: User, user_id: uuid.UUID, role: Role, *, client_address: str | None = None
+    ) -> User:
         """Set a user's role (administrators only).
 
         Raises :class:`NotFound` and, for demoting a system user,
@@ -324,17 +355,39 @@ class AccountService:
                 return user
             if user.is_system:
                 raise SystemUserProtected
+            old_role = user.role
             user = attrs.evolve(user, role=role)
             await uow.users.update(user)
+            await record(
+                uow,
+                self.clock.now(),
+                AuditAction.USER_ROLE_CHANGED,
+                actor_id=actor.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+                details={"from": old_role.value, "to": role.value},
+            )
             await uow.commit()
             return user
 
-    async def delete_user(self, actor: User, user_id: uuid.UUID) -> None:
+    async def delete_user(
+        self, actor: User, user_id: uuid.UUID, *, client_address: str | None = None
+    ) -> None:
         """Soft-delete a user (administrators only); a system user cannot be deleted."""
         require_admin(actor)
         async with self.uow() as uow:
             user = await self._live_user(uow, user_id, lock=True)
             await self._soft_delete(uow, user)
+            await record(
+                uow,
+                self.clock.now(),
+                AuditAction.USER_DELETED,
+                actor_id=actor.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+            )
             await uow.commit()
 
     # --- helpers -----------------------------------------------------------------

@@ -32,6 +32,7 @@ from starlette.applications import Starlette
 from afisha_core.app import Afisha
 from afisha_core.domain import Email, User
 from afisha_core.ports import (
+    AuditRepository,
     EventRepository,
     Mailer,
     NotificationRepository,
@@ -43,6 +44,7 @@ from afisha_core.ports import (
     RecoveryRepository,
     RegistrationRepository,
     SessionRepository,
+    TotpRepository,
     UnitOfWork,
     UnitOfWorkFactory,
     UserRepository,
@@ -365,6 +367,14 @@ class _SlowUnitOfWork:
     @property
     def outbox(self) -> OutboxRepository:
         return self._inner.outbox
+
+    @property
+    def totp(self) -> TotpRepository:
+        return self._inner.totp
+
+    @property
+    def audit(self) -> AuditRepository:
+        return self._inner.audit
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

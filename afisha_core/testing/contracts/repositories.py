@@ -59,6 +59,7 @@ from afisha_core.testing.contracts._builders import (
     make_user,
     unique,
 )
+from afisha_core.testing.contracts.accounts import AccountSecurityContract
 
 __all__ = ["UnitOfWorkContract"]
 
@@ -170,7 +171,7 @@ class Boom(Exception):
     """Raised by tests to leave a unit of work by an exception."""
 
 
-class UnitOfWorkContract:
+class UnitOfWorkContract(AccountSecurityContract):
     """Every repository method and every rule of :mod:`afisha_core.ports`.
 
     Subclasses provide the ``uow_factory`` fixture (see the module docstring).
