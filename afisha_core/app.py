@@ -27,6 +27,7 @@ from afisha_core.usecases import (
     MailDeliveryService,
     NotificationService,
     ParticipationService,
+    PersonalDataService,
     RecoveryService,
     ReminderService,
     SessionService,
@@ -64,6 +65,7 @@ class Afisha:
     mail: MailDeliveryService = attrs.field(init=False)
     totp: TotpService = attrs.field(init=False)
     audit: AuditService = attrs.field(init=False)
+    personal_data: PersonalDataService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         u, c, s = self.uow, self.clock, self.settings
@@ -78,3 +80,4 @@ class Afisha:
         self.mail = MailDeliveryService(self.uow, self.clock, self.mailer, s)
         self.totp = TotpService(u, c, h, lim, s)
         self.audit = AuditService(u, c)
+        self.personal_data = PersonalDataService(u, c, s)

@@ -61,6 +61,7 @@ __all__ = [
     "OutboxRepository",
     "ParticipationRepository",
     "PasswordHasher",
+    "PersonalDataRepository",
     "RateLimitResult",
     "RateLimiter",
     "RecoveryRepository",
@@ -536,6 +537,52 @@ class TotpRepository(Protocol):
         ...
 
 
+class PersonalDataRepository(Protocol):
+    """Everything the store holds about one person, to export it and to erase it.
+
+    A person's rows are found by their user id, and by their email for the rows that
+    hold it without the id (registrations, mail in the outbox).
+    """
+
+    async def list_sessions(self, user_id: UUID) -> Sequence[LoginSession]:
+        """Every session of the user in any state (revoked, expired), newest first."""
+        ...
+
+    async def list_recoveries(self, user_id: UUID) -> Sequence[IssuedLoginRecovery]:
+        """Every password-recovery token of the user, in any state, newest first."""
+        ...
+
+    async def list_registrations(self, email: str) -> Sequence[IssuedRegistration]:
+        """Every registration for this email, in any state, newest first."""
+        ...
+
+    async def list_notifications(self, user_id: UUID) -> Sequence[InstantNotification]:
+        """Every notification of the user, newest first."""
+        ...
+
+    async def list_mail(self, email: str) -> Sequence[OutboxMessage]:
+        """Every outbox message to this address, in any state, newest first."""
+        ...
+
+    async def list_erasable(self, deleted_before: datetime, limit: int) -> Sequence[UUID]:
+        """Up to ``limit`` ids of users deleted at or before ``deleted_before`` and not erased.
+
+        Oldest deletion first.
+        """
+        ...
+
+    async def delete_rows(self, user_id: UUID, email: str) -> int:
+        """Delete the person's rows; return how many went.
+
+        By ``user_id``: sessions, recovery tokens, notifications, the TOTP credential
+        and recovery codes; by ``email``: registrations and outbox mail.
+
+        The user row itself, participations and the audit log stay: the caller replaces
+        the user's personal fields (:meth:`UserRepository.update`, with the user locked).
+        """
+        ...
+
+
 class AuditRepository(Protocol):
     """The audit log. Append-only: there is no way to change or remove an entry."""
 
@@ -603,6 +650,11 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """The audit log of this unit of work."""
+        ...
+
+    @property
+    def personal_data(self) -> PersonalDataRepository:
+        """A person's rows across the tables, to export and to erase."""
         ...
 
     async def __aenter__(self) -> Self:

@@ -23,6 +23,7 @@ from afisha_postgres.repositories import (
     Notifications,
     Outbox,
     Participations,
+    PersonalData,
     Recoveries,
     Registrations,
     Sessions,
@@ -154,6 +155,7 @@ class PostgresUnitOfWork:
     outbox: Outbox
     totp: Totp
     audit: Audit
+    personal_data: PersonalData
 
     def __init__(
         self,
@@ -182,6 +184,7 @@ class PostgresUnitOfWork:
         self.outbox = Outbox(conn)
         self.totp = Totp(conn)
         self.audit = Audit(conn)
+        self.personal_data = PersonalData(conn)
         return self
 
     async def __aexit__(

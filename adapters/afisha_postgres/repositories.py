@@ -735,3 +735,77 @@ class Audit(_Repository):
             },
         )
         return [AUDIT_LOG.load(r, v.CODEC) for r in found]
+
+
+class PersonalData(_Repository):
+    """One person's rows across the tables."""
+
+    async def list_sessions(self, user_id: UUID) -> Sequence[LoginSession]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_sessions`."""
+        found = await self._all(
+            f"SELECT {SESSIONS.column_list} FROM login_sessions WHERE user_id = %s"
+            " ORDER BY created_at DESC, uid DESC",
+            (user_id,),
+        )
+        return [SESSIONS.load(r, v.CODEC) for r in found]
+
+    async def list_recoveries(self, user_id: UUID) -> Sequence[IssuedLoginRecovery]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_recoveries`."""
+        found = await self._all(
+            f"SELECT {RECOVERIES.column_list} FROM login_recoveries WHERE user_id = %s"
+            " ORDER BY created_at DESC, id DESC",
+            (user_id,),
+        )
+        return [RECOVERIES.load(r, v.CODEC) for r in found]
+
+    async def list_registrations(self, email: str) -> Sequence[IssuedRegistration]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_registrations`."""
+        found = await self._all(
+            f"SELECT {REGISTRATIONS.column_list} FROM registrations WHERE email = %s"
+            " ORDER BY created_at DESC, id DESC",
+            (email,),
+        )
+        return [REGISTRATIONS.load(r, v.CODEC) for r in found]
+
+    async def list_notifications(self, user_id: UUID) -> Sequence[InstantNotification]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_notifications`."""
+        found = await self._all(
+            f"SELECT {NOTIFICATIONS.column_list} FROM notifications WHERE user_id = %s"
+            " ORDER BY created_at DESC, id DESC",
+            (user_id,),
+        )
+        return [NOTIFICATIONS.load(r, v.CODEC) for r in found]
+
+    async def list_mail(self, email: str) -> Sequence[OutboxMessage]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_mail`."""
+        found = await self._all(
+            f"SELECT {OUTBOX.column_list} FROM outbox WHERE recipient = %s"
+            " ORDER BY created_at DESC, id DESC",
+            (email,),
+        )
+        return [OUTBOX.load(r, v.CODEC) for r in found]
+
+    async def list_erasable(self, deleted_before: datetime, limit: int) -> Sequence[UUID]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_erasable`."""
+        found = await self._all(
+            "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at <= %s"
+            " AND erased_at IS NULL ORDER BY deleted_at, id LIMIT %s",
+            (deleted_before, limit),
+        )
+        return [r["id"] for r in found]
+
+    async def delete_rows(self, user_id: UUID, email: str) -> int:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.delete_rows`."""
+        count = 0
+        by_user: tuple[LiteralString, ...] = (
+            "DELETE FROM login_sessions WHERE user_id = %s",
+            "DELETE FROM login_recoveries WHERE user_id = %s",
+            "DELETE FROM notifications WHERE user_id = %s",
+            "DELETE FROM totp_recovery_codes WHERE user_id = %s",
+            "DELETE FROM totp_credentials WHERE user_id = %s",
+        )
+        for statement in by_user:
+            count += await self._run(statement, (user_id,))
+        count += await self._run("DELETE FROM registrations WHERE email = %s", (email,))
+        count += await self._run("DELETE FROM outbox WHERE recipient = %s", (email,))
+        return count

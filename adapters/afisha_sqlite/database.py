@@ -37,6 +37,7 @@ from afisha_core.ports import (
     NotificationRepository,
     OutboxRepository,
     ParticipationRepository,
+    PersonalDataRepository,
     RecoveryRepository,
     RegistrationRepository,
     SessionRepository,
@@ -304,6 +305,7 @@ class SqliteUnitOfWork:
     outbox: OutboxRepository
     totp: TotpRepository
     audit: AuditRepository
+    personal_data: PersonalDataRepository
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._database = database
@@ -318,6 +320,7 @@ class SqliteUnitOfWork:
         self.outbox = repos.Outbox(self._run)
         self.totp = repos.Totp(self._run)
         self.audit = repos.Audit(self._run)
+        self.personal_data = repos.PersonalData(self._run)
 
     async def __aenter__(self) -> Self:
         """Wait for the turn of this unit of work and begin its transaction."""

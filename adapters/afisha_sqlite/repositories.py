@@ -788,3 +788,66 @@ class Audit(_Repository):
             "limit": max(query.limit, 0),
         }
         return await self._all(sql, params, v.reader(AUDIT_LOG))
+
+
+class PersonalData(_Repository):
+    """One person's rows across the tables."""
+
+    async def list_sessions(self, user_id: UUID) -> Sequence[LoginSession]:
+        """Every session of the user, newest first."""
+        sql = f"{_SESSION_SELECT} WHERE user_id = ? ORDER BY created_at DESC, uid DESC"
+        return await self._all(sql, (v.uid(user_id),), v.reader(SESSIONS))
+
+    async def list_recoveries(self, user_id: UUID) -> Sequence[IssuedLoginRecovery]:
+        """Every recovery token of the user, newest first."""
+        sql = (
+            f"SELECT {RECOVERIES.column_list} FROM login_recoveries "  # noqa: S608 - constant names
+            "WHERE user_id = ? ORDER BY created_at DESC, id DESC"
+        )
+        return await self._all(sql, (v.uid(user_id),), v.reader(RECOVERIES))
+
+    async def list_registrations(self, email: str) -> Sequence[IssuedRegistration]:
+        """Every registration for this email, newest first."""
+        sql = (
+            f"SELECT {REGISTRATIONS.column_list} FROM registrations "  # noqa: S608 - constant names
+            "WHERE email = ? ORDER BY created_at DESC, id DESC"
+        )
+        return await self._all(sql, (email,), v.reader(REGISTRATIONS))
+
+    async def list_notifications(self, user_id: UUID) -> Sequence[InstantNotification]:
+        """Every notification of the user, newest first."""
+        sql = f"{_NOTIFICATION_SELECT} WHERE user_id = ? ORDER BY created_at DESC, id DESC"
+        return await self._all(sql, (v.uid(user_id),), v.reader(NOTIFICATIONS))
+
+    async def list_mail(self, email: str) -> Sequence[OutboxMessage]:
+        """Every outbox message to this address, newest first."""
+        sql = f"{_OUTBOX_SELECT} WHERE recipient = ? ORDER BY created_at DESC, id DESC"
+        return await self._all(sql, (email,), v.reader(OUTBOX))
+
+    async def list_erasable(self, deleted_before: datetime, limit: int) -> Sequence[UUID]:
+        """Ids of users deleted at or before ``deleted_before`` and not erased yet."""
+        sql = (
+            "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at <= ? "
+            "AND erased_at IS NULL ORDER BY deleted_at, id LIMIT ?"
+        )
+        return await self._all(
+            sql, (v.ts(deleted_before), max(limit, 0)), lambda row: v.to_uuid(row[0])
+        )
+
+    async def delete_rows(self, user_id: UUID, email: str) -> int:
+        """Delete the person's rows (see the port); return how many."""
+        by_user = (
+            "DELETE FROM login_sessions WHERE user_id = ?",
+            "DELETE FROM login_recoveries WHERE user_id = ?",
+            "DELETE FROM notifications WHERE user_id = ?",
+            "DELETE FROM totp_recovery_codes WHERE user_id = ?",
+            "DELETE FROM totp_credentials WHERE user_id = ?",
+        )
+
+        def job(conn: Connection) -> int:
+            count = sum(conn.execute(sql, (v.uid(user_id),)).rowcount for sql in by_user)
+            count += conn.execute("DELETE FROM registrations WHERE email = ?", (email,)).rowcount
+            count += conn.execute("DELETE FROM outbox WHERE recipient = ?", (email,)).rowcount
+            return count
+
+        return await self._run(job)

@@ -464,6 +464,15 @@ async def list_audit_log(request: Request) -> Response:
     return _page(_rt(request), s.AuditList, items, page.next_cursor)
 
 
+async def export_me(request: Request) -> Response:
+    principal = await _principal(request)
+    data = await _rt(request).afisha.personal_data.export(principal.user)
+    response = _json(_rt(request), s.ExportOut.of(data))
+    response.headers["Content-Disposition"] = 'attachment; filename="afisha-export.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # --- the table -------------------------------------------------------------------------
 
 _LIMIT = QueryParam(
@@ -599,6 +608,9 @@ API_ENDPOINTS: list[Endpoint] = [
     Endpoint(method="DELETE", path="/v1/users/me/totp", handler=totp_disable, tag="users",
              summary="Turn two-factor login off (password and a code)", access="user",
              body=s.TotpDisableIn, status=204, errors=(403, 409, 429)),
+    Endpoint(method="GET", path="/v1/users/me/export", handler=export_me, tag="users",
+             summary="Everything stored about the caller, as JSON", access="user",
+             response=s.ExportOut),
     Endpoint(method="GET", path="/v1/audit-log", handler=list_audit_log, tag="audit",
              summary="The audit log, newest first", access="admin", response=s.AuditList,
              query=(QueryParam(name="actor_id", schema={"type": "string", "format": "uuid"}),

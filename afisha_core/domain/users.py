@@ -44,6 +44,8 @@ class User:
     """
     totp_enabled: bool = False
     """Whether a confirmed TOTP credential guards the login (see ``domain.totp``)."""
+    erased_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+    """When the personal data of this deleted account was erased (placeholders since)."""
 
     @property
     def is_admin(self) -> bool:

@@ -58,6 +58,7 @@ from afisha_core.ports import (
     NotificationRepository,
     OutboxRepository,
     ParticipationRepository,
+    PersonalDataRepository,
     RecoveryRepository,
     RegistrationRepository,
     SessionRepository,
@@ -178,6 +179,7 @@ class InMemoryUnitOfWork:
     outbox: OutboxRepository
     totp: TotpRepository
     audit: AuditRepository
+    personal_data: PersonalDataRepository
 
     def __init__(self, database: InMemoryDatabase) -> None:
         self._database = database
@@ -193,6 +195,7 @@ class InMemoryUnitOfWork:
         self.outbox = _Outbox(self)
         self.totp = _Totp(self)
         self.audit = _Audit(self)
+        self.personal_data = _PersonalData(self)
 
     async def __aenter__(self) -> Self:
         """Begin the transaction (waiting for any other unit of work to end)."""
@@ -811,3 +814,61 @@ class _Audit(_Repository):
         ]
         found.sort(key=lambda e: (e.at, e.id), reverse=True)
         return found[: max(query.limit, 0)]
+
+
+class _PersonalData(_Repository):
+    """One person's rows across the tables."""
+
+    async def list_sessions(self, user_id: UUID) -> Sequence[LoginSession]:
+        found = [s for s in self._read().sessions.values() if s.user_id == user_id]
+        found.sort(key=lambda s: (s.created_at, s.uid), reverse=True)
+        return found
+
+    async def list_recoveries(self, user_id: UUID) -> Sequence[IssuedLoginRecovery]:
+        found = [r for r in self._read().recoveries.values() if r.user_id == user_id]
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return found
+
+    async def list_registrations(self, email: str) -> Sequence[IssuedRegistration]:
+        found = [r for r in self._read().registrations.values() if r.email == email]
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return found
+
+    async def list_notifications(self, user_id: UUID) -> Sequence[InstantNotification]:
+        found = [n for n in self._read().notifications.values() if n.user_id == user_id]
+        found.sort(key=lambda n: (n.created_at, n.id), reverse=True)
+        return found
+
+    async def list_mail(self, email: str) -> Sequence[OutboxMessage]:
+        found = [m for m in self._read().outbox.values() if m.email.to == email]
+        found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        return found
+
+    async def list_erasable(self, deleted_before: datetime, limit: int) -> Sequence[UUID]:
+        found = [
+            u
+            for u in self._read().users.values()
+            if u.deleted_at is not None and u.deleted_at <= deleted_before and u.erased_at is None
+        ]
+        found.sort(key=lambda u: (u.deleted_at or deleted_before, u.id))
+        return [u.id for u in found[: max(limit, 0)]]
+
+    async def delete_rows(self, user_id: UUID, email: str) -> int:
+        tables = self._read()
+        doomed = {
+            "sessions": [k for k, s in tables.sessions.items() if s.user_id == user_id],
+            "recoveries": [k for k, r in tables.recoveries.items() if r.user_id == user_id],
+            "notifications": [k for k, n in tables.notifications.items() if n.user_id == user_id],
+            "recovery_codes": [k for k, c in tables.recovery_codes.items() if c.user_id == user_id],
+            "totp": [k for k in tables.totp if k == user_id],
+            "registrations": [k for k, r in tables.registrations.items() if r.email == email],
+            "outbox": [k for k, m in tables.outbox.items() if m.email.to == email],
+        }
+        count = sum(len(keys) for keys in doomed.values())
+        if count:
+            tables = self._write()
+            for name, keys in doomed.items():
+                table: dict[UUID, object] = getattr(tables, name)
+                for key in keys:
+                    del table[key]
+        return count

@@ -6,6 +6,7 @@ from afisha_core.usecases.events import UNSET, EventDraft, EventPatch, EventServ
 from afisha_core.usecases.mail import DeliveryReport, MailDeliveryService
 from afisha_core.usecases.notifications import NotificationService
 from afisha_core.usecases.participation import ParticipationService
+from afisha_core.usecases.personal_data import PersonalData, PersonalDataService
 from afisha_core.usecases.recovery import RecoveryService
 from afisha_core.usecases.reminders import ReminderService
 from afisha_core.usecases.sessions import LoginResult, Principal, SessionService
@@ -23,6 +24,8 @@ __all__ = [
     "MailDeliveryService",
     "NotificationService",
     "ParticipationService",
+    "PersonalData",
+    "PersonalDataService",
     "Principal",
     "RecoveryService",
     "ReminderService",

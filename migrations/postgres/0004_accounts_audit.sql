@@ -1,5 +1,8 @@
 -- Two-factor login (TOTP) and the audit log.
 ALTER TABLE users ADD COLUMN totp_enabled boolean NOT NULL DEFAULT false;
+-- When a deleted account's personal data was erased (the worker's erasure job).
+ALTER TABLE users ADD COLUMN erased_at timestamptz;
+CREATE INDEX users_erasable_idx ON users (deleted_at) WHERE deleted_at IS NOT NULL AND erased_at IS NULL;
 
 -- One TOTP credential per user, pending until confirmed. last_step is the time step of
 -- the last accepted code: a code of that step or an earlier one is refused (no replay).

@@ -1,6 +1,9 @@
 -- Two-factor login (TOTP) and the audit log.
 ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0
     CHECK (totp_enabled IN (0, 1));
+-- When a deleted account's personal data was erased (the worker's erasure job).
+ALTER TABLE users ADD COLUMN erased_at TEXT;
+CREATE INDEX users_erasable_idx ON users (deleted_at) WHERE deleted_at IS NOT NULL AND erased_at IS NULL;
 
 -- One TOTP credential per user, pending until confirmed. last_step is the time step of
 -- the last accepted code: a code of that step or an earlier one is refused (no replay).

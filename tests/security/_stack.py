@@ -40,6 +40,7 @@ from afisha_core.ports import (
     OutboxRepository,
     ParticipationRepository,
     PasswordHasher,
+    PersonalDataRepository,
     RateLimiter,
     RecoveryRepository,
     RegistrationRepository,
@@ -375,6 +376,10 @@ class _SlowUnitOfWork:
     @property
     def audit(self) -> AuditRepository:
         return self._inner.audit
+
+    @property
+    def personal_data(self) -> PersonalDataRepository:
+        return self._inner.personal_data
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
