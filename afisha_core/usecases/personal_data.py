@@ -121,13 +121,20 @@ class PersonalDataService:
                 due = list(await uow.personal_data.list_erasable(cutoff, batch_size))
             done_in_batch = 0
             for user_id in due:
-                if await self._erase_one(user_id, cutoff, now):
+                if await self.erase_account(user_id, now=now):
                     done_in_batch += 1
             erased += done_in_batch
             if len(due) < batch_size or done_in_batch == 0:
                 return erased
 
-    async def _erase_one(self, user_id: uuid.UUID, cutoff: datetime, now: datetime) -> bool:
+    async def erase_account(self, user_id: uuid.UUID, *, now: datetime | None = None) -> bool:
+        """Erase one account if it is due (deleted at least ``deleted_retention`` ago).
+
+        Returns whether it was erased now: ``False`` for an unknown, live, not yet due
+        or already erased account (another worker may have been first).
+        """
+        now = now or self.clock.now()
+        cutoff = now - self.settings.deleted_retention
         async with self.uow() as uow:
             user = await uow.users.get_for_update(user_id)
             if (

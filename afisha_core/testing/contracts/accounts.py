@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import inspect
 from datetime import timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import attrs
@@ -25,9 +26,18 @@ from afisha_core.domain import (
     TotpRecoveryCode,
 )
 from afisha_core.ports import AuditQuery, UnitOfWorkFactory
-from afisha_core.testing.contracts._builders import T0, make_user
+from afisha_core.testing.contracts._builders import (
+    T0,
+    make_email,
+    make_notification,
+    make_outbox_message,
+    make_recovery,
+    make_registration,
+    make_session,
+    make_user,
+)
 
-__all__ = ["AccountSecurityContract"]
+__all__ = ["AccountSecurityContract", "PersonalDataContract"]
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -310,3 +320,106 @@ class AccountSecurityContract:
                 if not name.startswith("_")
             }
         assert methods == {"add", "list"}
+
+
+class PersonalDataContract:
+    """One person's rows across the tables: listed for the export, deleted for erasure."""
+
+    pytestmark = pytest.mark.asyncio
+
+    async def _two_people(self, uow_factory: UnitOfWorkFactory) -> dict[str, Any]:
+        """Ann and Bob, each with a row in every table that can be about them."""
+        rows: dict[str, Any] = {}
+        async with uow_factory() as uow:
+            for name in ("ann", "bob"):
+                user = make_user()
+                await uow.users.add(user)
+                sessions = [
+                    make_session(user.id, created_at=T0 + timedelta(minutes=m),
+                                 last_seen_at=T0 + timedelta(minutes=m),
+                                 revoked_at=T0 + timedelta(hours=1) if m == 0 else None)
+                    for m in range(2)
+                ]  # fmt: skip
+                for session in sessions:
+                    await uow.sessions.add(session)
+                recovery = make_recovery(user.id)
+                await uow.recoveries.add(recovery)
+                registration = make_registration(email=user.email, username=user.username)
+                await uow.registrations.add(registration)
+                notification = make_notification(user.id)
+                await uow.notifications.add(notification)
+                mail = make_outbox_message(email=make_email(to=user.email))
+                await uow.outbox.add(mail)
+                await uow.totp.put(TotpCredential(user_id=user.id, secret=SECRET, created_at=T0))
+                await uow.totp.add_recovery_codes([_code(user.id, 0)])
+                rows[name] = {
+                    "user": user,
+                    "sessions": sessions,
+                    "recovery": recovery,
+                    "registration": registration,
+                    "notification": notification,
+                    "mail": mail,
+                }
+            await uow.commit()
+        return rows
+
+    async def test_a_persons_rows_are_listed_and_nobody_elses(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """Each list has the person's rows, in any state, newest first."""
+        rows = await self._two_people(uow_factory)
+        ann = rows["ann"]
+        user = ann["user"]
+        async with uow_factory() as uow:
+            data = uow.personal_data
+            sessions = list(await data.list_sessions(user.id))
+            assert sessions == sorted(ann["sessions"], key=lambda s: s.created_at, reverse=True)
+            assert list(await data.list_recoveries(user.id)) == [ann["recovery"]]
+            assert list(await data.list_registrations(user.email)) == [ann["registration"]]
+            assert list(await data.list_notifications(user.id)) == [ann["notification"]]
+            assert list(await data.list_mail(user.email)) == [ann["mail"]]
+            assert list(await data.list_sessions(uuid4())) == []
+
+    async def test_deleting_a_persons_rows_leaves_everyone_elses(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """Every row of the person goes, the user row stays, and Bob keeps everything."""
+        rows = await self._two_people(uow_factory)
+        ann, bob = rows["ann"]["user"], rows["bob"]["user"]
+        async with uow_factory() as uow:
+            removed = await uow.personal_data.delete_rows(ann.id, ann.email)
+            await uow.commit()
+        assert removed == 8  # 2 sessions, recovery, registration, notification, mail, totp, code
+        async with uow_factory() as uow:
+            data = uow.personal_data
+            assert list(await data.list_sessions(ann.id)) == []
+            assert list(await data.list_recoveries(ann.id)) == []
+            assert list(await data.list_registrations(ann.email)) == []
+            assert list(await data.list_notifications(ann.id)) == []
+            assert list(await data.list_mail(ann.email)) == []
+            assert await uow.totp.get(ann.id) is None
+            assert list(await uow.totp.list_recovery_codes(ann.id)) == []
+            assert await uow.users.get(ann.id) == ann
+            assert len(await data.list_sessions(bob.id)) == 2
+            assert len(await data.list_mail(bob.email)) == 1
+            assert len(await data.list_registrations(bob.email)) == 1
+            assert await uow.totp.get(bob.id) is not None
+
+    async def test_erasable_users_are_deleted_long_enough_ago_and_not_erased(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """Oldest deletion first, up to the limit; live and erased users never."""
+        live = make_user()
+        old = make_user(deleted_at=T0 - timedelta(days=40))
+        older = make_user(deleted_at=T0 - timedelta(days=50))
+        recent = make_user(deleted_at=T0 - timedelta(days=3))
+        erased = make_user(deleted_at=T0 - timedelta(days=60), erased_at=T0)
+        async with uow_factory() as uow:
+            for user in (live, old, older, recent, erased):
+                await uow.users.add(user)
+            await uow.commit()
+        cutoff = T0 - timedelta(days=30)
+        async with uow_factory() as uow:
+            assert list(await uow.personal_data.list_erasable(cutoff, 10)) == [older.id, old.id]
+            assert list(await uow.personal_data.list_erasable(cutoff, 1)) == [older.id]
+            assert list(await uow.personal_data.list_erasable(T0 - timedelta(days=51), 10)) == []

@@ -42,7 +42,7 @@ import attrs
 import pytest
 
 from afisha_core.app import Afisha
-from afisha_core.domain import InstantNotification, IssuedLoginRecovery, Role, User
+from afisha_core.domain import AuditAction, InstantNotification, IssuedLoginRecovery, Role, User
 from afisha_core.errors import (
     EventRejected,
     InvalidCredentials,
@@ -52,7 +52,7 @@ from afisha_core.errors import (
     RecoveryTokenInvalid,
     TotpRequired,
 )
-from afisha_core.ports import UnitOfWorkFactory
+from afisha_core.ports import AuditQuery, UnitOfWorkFactory
 from afisha_core.testing.fakes import (
     FakeClock,
     FastPasswordHasher,
@@ -558,6 +558,90 @@ async def _exactly_one_login(a: Outcome, b: Outcome) -> None:
     assert [a.ok, b.ok].count(True) == 1, f"{[a.ok, b.ok].count(True)} logins with one code"
 
 
+# --- erasure of deleted accounts ---------------------------------------------------------
+
+
+async def _deleted_long_ago(w: _World) -> tuple[User, LoginResult, Principal]:
+    """A user with a session, deleted by an administrator longer ago than the retention."""
+    user, admin = await w.user(), await w.user(Role.ADMINISTRATOR)
+    me = await w.login(user)
+    principal = await w.afisha.sessions.authenticate(me.token)
+    await w.afisha.accounts.delete_user(admin, user.id)
+    w.clock.advance(w.afisha.settings.deleted_retention + timedelta(minutes=1))
+    return user, me, principal
+
+
+async def _assert_erased(w: _World, user: User) -> None:
+    stored = await w.stored(user)
+    assert stored.erased_at is not None, "not erased"
+    assert (stored.email, stored.username, stored.full_name) != (
+        user.email,
+        user.username,
+        user.full_name,
+    )
+    assert user.email not in (stored.email, stored.username), "the email came back"
+    assert stored.full_name != user.full_name, "the name came back"
+    async with w.factory.inner() as uow:
+        assert list(await uow.personal_data.list_sessions(user.id)) == [], "sessions remain"
+
+
+async def erasure_vs_profile_edit(w: _World) -> Race:
+    """A profile edit in flight when the account is erased never brings a name back."""
+    user, _, principal = await _deleted_long_ago(w)
+
+    async def check(edit: Outcome, erase: Outcome) -> None:
+        _expect(edit, NotFound)
+        _expect(erase)
+        assert erase.value is True
+        await _assert_erased(w, user)
+
+    return Race(
+        lambda: w.afisha.accounts.update_profile(principal.user, full_name="Back Again"),
+        lambda: w.afisha.personal_data.erase_account(user.id),
+        check,
+    )
+
+
+async def erasure_vs_last_seen(w: _World) -> Race:
+    """A request with an old token while the account is erased writes nothing back."""
+    user, me, _ = await _deleted_long_ago(w)
+
+    async def check(seen: Outcome, erase: Outcome) -> None:
+        _expect(seen, NotAuthenticated)
+        _expect(erase)
+        assert not seen.ok, "a deleted account's token worked"
+        await _assert_erased(w, user)
+        await w.assert_dead(me.token)
+
+    return Race(
+        lambda: w.afisha.sessions.authenticate(me.token),
+        lambda: w.afisha.personal_data.erase_account(user.id),
+        check,
+    )
+
+
+async def erasure_by_two_workers(w: _World) -> Race:
+    """Two workers erasing one account: it is erased once, with one audit entry."""
+    user, _, _ = await _deleted_long_ago(w)
+
+    async def check(a: Outcome, b: Outcome) -> None:
+        _expect(a)
+        _expect(b)
+        assert [a.value, b.value].count(True) == 1, "erased twice (or never)"
+        await _assert_erased(w, user)
+        async with w.factory.inner() as uow:
+            entries = await uow.audit.list(
+                AuditQuery(target_id=user.id, action=AuditAction.ACCOUNT_ERASED)
+            )
+        assert len(entries) == 1
+
+    return Race(
+        lambda: w.afisha.personal_data.erase_account(user.id),
+        lambda: w.afisha.personal_data.erase_account(user.id),
+        check,
+    )
+
+
 RACES: dict[str, Callable[[_World], Awaitable[Race]]] = {
     race.__name__: race
     for race in (
@@ -579,6 +663,9 @@ RACES: dict[str, Callable[[_World], Awaitable[Race]]] = {
         totp_disable_vs_login,
         totp_code_used_twice,
         recovery_code_used_twice,
+        erasure_vs_profile_edit,
+        erasure_vs_last_seen,
+        erasure_by_two_workers,
     )
 }
 

@@ -59,7 +59,7 @@ from afisha_core.testing.contracts._builders import (
     make_user,
     unique,
 )
-from afisha_core.testing.contracts.accounts import AccountSecurityContract
+from afisha_core.testing.contracts.accounts import AccountSecurityContract, PersonalDataContract
 
 __all__ = ["UnitOfWorkContract"]
 
@@ -171,7 +171,7 @@ class Boom(Exception):
     """Raised by tests to leave a unit of work by an exception."""
 
 
-class UnitOfWorkContract(AccountSecurityContract):
+class UnitOfWorkContract(AccountSecurityContract, PersonalDataContract):
     """Every repository method and every rule of :mod:`afisha_core.ports`.
 
     Subclasses provide the ``uow_factory`` fixture (see the module docstring).
