@@ -79,5 +79,5 @@ class Afisha:
         self.reminders = ReminderService(self.uow, self.clock, s)
         self.mail = MailDeliveryService(self.uow, self.clock, self.mailer, s)
         self.totp = TotpService(u, c, h, lim, s)
-        self.audit = AuditService(u, c)
+        self.audit = AuditService(u, c, s)
         self.personal_data = PersonalDataService(u, c, s)

@@ -328,7 +328,7 @@ class AccountService:
         cursor: str | None = None,
     ) -> Page[User]:
         """A page of live users (administrators only), oldest first."""
-        require_admin(actor)
+        require_admin(actor, self.settings)
         check_limit(limit)
         query = UserQuery(
             text=text or None,
@@ -348,7 +348,7 @@ class AccountService:
         Raises :class:`NotFound` and, for demoting a system user,
         :class:`SystemUserProtected`.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         async with self.uow() as uow:
             user = await self._live_user(uow, user_id, lock=True)
             if user.role is role:
@@ -375,7 +375,7 @@ class AccountService:
         self, actor: User, user_id: uuid.UUID, *, client_address: str | None = None
     ) -> None:
         """Soft-delete a user (administrators only); a system user cannot be deleted."""
-        require_admin(actor)
+        require_admin(actor, self.settings)
         async with self.uow() as uow:
             user = await self._live_user(uow, user_id, lock=True)
             await self._soft_delete(uow, user)

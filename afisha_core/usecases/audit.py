@@ -12,6 +12,7 @@ from afisha_core.domain import AuditAction, AuditEntry, AuditTarget, Page, User
 from afisha_core.domain.audit import DetailValue
 from afisha_core.pagination import decode_cursor
 from afisha_core.ports import AuditQuery, Clock, UnitOfWork, UnitOfWorkFactory
+from afisha_core.settings import Settings
 from afisha_core.usecases._common import check_limit, make_page, require_admin
 
 __all__ = ["AuditService", "record"]
@@ -55,6 +56,7 @@ class AuditService:
 
     uow: UnitOfWorkFactory
     clock: Clock
+    settings: Settings = attrs.field(factory=Settings)
 
     async def list_entries(
         self,
@@ -72,7 +74,7 @@ class AuditService:
 
         Raises :class:`~afisha_core.errors.Forbidden` for a non-administrator.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         check_limit(limit)
         query = AuditQuery(
             actor_id=actor_id,

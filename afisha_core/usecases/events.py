@@ -134,7 +134,7 @@ class EventService:
         self, actor: User, draft: EventDraft, *, client_address: str | None = None
     ) -> EventView:
         """Publish an event (administrators only). Raises :class:`ValidationFailed`."""
-        require_admin(actor)
+        require_admin(actor, self.settings)
         now = self.clock.now()
         event = _validated(
             {
@@ -166,7 +166,7 @@ class EventService:
         reminders; more capacity promotes waiting users. Raises :class:`NotFound`,
         :class:`EventRejected`, :class:`ValidationFailed` and :class:`CapacityTooLow`.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         changes = patch.changes()
         now = self.clock.now()
         async with self.uow() as uow:
@@ -227,7 +227,7 @@ class EventService:
         Everyone participating or waiting gets a notification and an email.
         Raises :class:`NotFound` and :class:`ValidationFailed` for an over-long reason.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         reason = (reason or "").strip() or None
         try:
             check_fields(Event, {"rejection_reason": reason})
@@ -266,7 +266,7 @@ class EventService:
         picture is deleted once the new one is in place. Raises :class:`NotFound`,
         :class:`PayloadTooLarge` and :class:`UnsupportedMediaType`.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         if len(data) > self.settings.max_image_bytes:
             raise PayloadTooLarge(
                 f"The image must be at most {self.settings.max_image_bytes} bytes."
@@ -306,7 +306,7 @@ class EventService:
         cursor: str | None = None,
     ) -> Page[Participant]:
         """Who signed up (administrators only), in sign-up order."""
-        require_admin(actor)
+        require_admin(actor, self.settings)
         check_limit(limit)
         after = decode_cursor(cursor) if cursor else None
         async with self.uow() as uow:

@@ -9,16 +9,19 @@ import pytest
 
 from afisha_core.domain import AuditAction, Role
 from afisha_core.errors import (
+    Forbidden,
     InvalidCredentials,
     InvalidTotp,
     RateLimited,
     TotpAlreadyEnabled,
     TotpNotEnabled,
     TotpRequired,
+    TotpSetupRequired,
     ValidationFailed,
     WrongPassword,
 )
 from afisha_core.ports import AuditQuery
+from afisha_core.settings import Settings
 from afisha_core.usecases import LoginResult, WrongTotp
 from tests.support.world import PASSWORD, World
 from tests.unit._helpers import assert_token_rejected, login, principal_of, stored_user
@@ -226,3 +229,22 @@ async def test_an_administrator_is_a_user_for_totp() -> None:
     with pytest.raises(TotpRequired):
         await login(world, admin.username)
     await world.afisha.sessions.login(admin.username, PASSWORD, totp_code=app_code(secret, world))
+
+
+async def test_the_core_keeps_administrators_without_totp_out_when_required() -> None:
+    world = World(settings=Settings(require_admin_totp=True))
+    admin = await world.admin()
+    me = await login(world, admin.username)
+    with pytest.raises(TotpSetupRequired):
+        await world.afisha.accounts.list_users(me.user)
+    with pytest.raises(TotpSetupRequired):
+        await world.event(me.user)
+    with pytest.raises(TotpSetupRequired):
+        await world.afisha.audit.list_entries(me.user)
+    await enable_totp(world, me)
+    enabled = await stored_user(world, admin.id)
+    await world.afisha.accounts.list_users(enabled)
+    await world.event(enabled)
+    plain = await world.register()
+    with pytest.raises(Forbidden):  # not an administrator at all: still forbidden
+        await world.afisha.accounts.list_users(plain.user)
