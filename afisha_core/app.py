@@ -22,13 +22,16 @@ from afisha_core.settings import Settings
 from afisha_core.tokens import SecretsTokenGenerator
 from afisha_core.usecases import (
     AccountService,
+    AuditService,
     EventService,
     MailDeliveryService,
     NotificationService,
     ParticipationService,
+    PersonalDataService,
     RecoveryService,
     ReminderService,
     SessionService,
+    TotpService,
 )
 
 __all__ = ["Afisha"]
@@ -60,6 +63,9 @@ class Afisha:
     notifications: NotificationService = attrs.field(init=False)
     reminders: ReminderService = attrs.field(init=False)
     mail: MailDeliveryService = attrs.field(init=False)
+    totp: TotpService = attrs.field(init=False)
+    audit: AuditService = attrs.field(init=False)
+    personal_data: PersonalDataService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         u, c, s = self.uow, self.clock, self.settings
@@ -72,3 +78,6 @@ class Afisha:
         self.notifications = NotificationService(self.uow, self.clock)
         self.reminders = ReminderService(self.uow, self.clock, s)
         self.mail = MailDeliveryService(self.uow, self.clock, self.mailer, s)
+        self.totp = TotpService(u, c, h, lim, s)
+        self.audit = AuditService(u, c, s)
+        self.personal_data = PersonalDataService(u, c, s)

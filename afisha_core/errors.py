@@ -21,6 +21,7 @@ __all__ = [
     "Forbidden",
     "InvalidCode",
     "InvalidCredentials",
+    "InvalidTotp",
     "NotAuthenticated",
     "NotFound",
     "PayloadTooLarge",
@@ -32,6 +33,10 @@ __all__ = [
     "SystemUserProtected",
     "TemporaryDeliveryError",
     "TooManyAttempts",
+    "TotpAlreadyEnabled",
+    "TotpNotEnabled",
+    "TotpRequired",
+    "TotpSetupRequired",
     "UnsupportedMediaType",
     "UsernameTaken",
     "ValidationFailed",
@@ -124,6 +129,46 @@ class WrongCurrentPassword(InvalidCredentials):
 
     status = 403
     default_detail = "The current password is wrong."
+
+
+class TotpRequired(AfishaError):
+    """The password was right, but the account needs a TOTP code (or a recovery code) too."""
+
+    code = "totp_required"
+    status = 401
+    default_detail = "This account needs a one-time code from its authenticator app."
+
+
+class InvalidTotp(AfishaError):
+    """The one-time code (or recovery code) is wrong, or was already used."""
+
+    code = "invalid_totp"
+    status = 401
+    default_detail = "The one-time code is wrong or was already used."
+
+
+class TotpAlreadyEnabled(AfishaError):
+    """Two-factor login is already on for this account (disable it first)."""
+
+    code = "totp_already_enabled"
+    status = 409
+    default_detail = "Two-factor login is already enabled."
+
+
+class TotpNotEnabled(AfishaError):
+    """There is no TOTP enrolment to confirm or disable."""
+
+    code = "totp_not_enabled"
+    status = 409
+    default_detail = "Two-factor login is not enabled (or was not started)."
+
+
+class TotpSetupRequired(AfishaError):
+    """The deployment requires administrators to use two-factor login, and this one does not."""
+
+    code = "totp_setup_required"
+    status = 403
+    default_detail = "Administrators must enable two-factor login first."
 
 
 class NotAuthenticated(AfishaError):

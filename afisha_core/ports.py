@@ -29,6 +29,8 @@ from uuid import UUID
 import attrs
 
 from afisha_core.domain import (
+    AuditAction,
+    AuditEntry,
     Email,
     Event,
     EventView,
@@ -41,10 +43,14 @@ from afisha_core.domain import (
     Participation,
     ParticipationStatus,
     Role,
+    TotpCredential,
+    TotpRecoveryCode,
     User,
 )
 
 __all__ = [
+    "AuditQuery",
+    "AuditRepository",
     "Clock",
     "DueReminder",
     "EventQuery",
@@ -55,6 +61,7 @@ __all__ = [
     "OutboxRepository",
     "ParticipationRepository",
     "PasswordHasher",
+    "PersonalDataRepository",
     "RateLimitResult",
     "RateLimiter",
     "RecoveryRepository",
@@ -62,6 +69,7 @@ __all__ = [
     "SessionRepository",
     "StoredObject",
     "TokenGenerator",
+    "TotpRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserQuery",
@@ -111,6 +119,26 @@ class EventQuery:
         {ParticipationStatus.PARTICIPATING, ParticipationStatus.WAITLISTED}
     )
     after: tuple[datetime, UUID] | None = None
+    limit: int = 20
+
+
+@attrs.frozen(kw_only=True)
+class AuditQuery:
+    """A page of audit entries, newest first: ordered by ``(at, id)`` descending.
+
+    Each filter is optional: ``actor_id``, ``action`` and ``target_id`` must match
+    exactly; ``involving`` matches an entry whose actor or target is that id; the
+    time range is ``starts_from <= at < starts_before``. ``before`` is the ``(at, id)``
+    of the last entry of the previous page.
+    """
+
+    actor_id: UUID | None = None
+    action: AuditAction | None = None
+    target_id: UUID | None = None
+    involving: UUID | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    before: tuple[datetime, UUID] | None = None
     limit: int = 20
 
 
@@ -469,6 +497,115 @@ class OutboxRepository(Protocol):
         ...
 
 
+class TotpRepository(Protocol):
+    """TOTP credentials (one per user) and their recovery codes.
+
+    The use cases change a user's credential only while holding the user's lock
+    (:meth:`UserRepository.get_for_update`); the single-use writes
+    (:meth:`use_step`, :meth:`use_recovery_code`) are also conditioned on the stored
+    state, so a code can never be accepted twice, however the calls race.
+    """
+
+    async def get(self, user_id: UUID) -> TotpCredential | None:
+        """The user's credential (pending or confirmed), or ``None``."""
+        ...
+
+    async def put(self, credential: TotpCredential) -> None:
+        """Store the user's credential, replacing any the user had.
+
+        Only for a user locked with :meth:`UserRepository.get_for_update` in this
+        unit of work.
+        """
+        ...
+
+    async def use_step(self, user_id: UUID, step: int) -> bool:
+        """Record ``step`` as the last accepted time step; return whether it was new.
+
+        Writes ``last_step = step`` only if the user has a confirmed credential whose
+        ``last_step`` is unset or smaller than ``step`` (one conditional update), so
+        of two callers with the same code only one gets ``True``.
+        """
+        ...
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the user's credential and every recovery code; return whether there was one."""
+        ...
+
+    async def add_recovery_codes(self, codes: Sequence[TotpRecoveryCode]) -> None:
+        """Store new recovery codes (the caller removed the old ones, if any)."""
+        ...
+
+    async def use_recovery_code(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
+        """Set ``used_at = now`` on the user's unused code with this hash; whether one was.
+
+        One conditional update (``... AND used_at IS NULL``): a code used twice at
+        once is accepted once.
+        """
+        ...
+
+    async def list_recovery_codes(self, user_id: UUID) -> Sequence[TotpRecoveryCode]:
+        """The user's recovery codes, used or not, in ``(created_at, id)`` order."""
+        ...
+
+
+class PersonalDataRepository(Protocol):
+    """Everything the store holds about one person, to export it and to erase it.
+
+    A person's rows are found by their user id, and by their email for the rows that
+    hold it without the id (registrations, mail in the outbox).
+    """
+
+    async def list_sessions(self, user_id: UUID) -> Sequence[LoginSession]:
+        """Every session of the user in any state (revoked, expired), newest first."""
+        ...
+
+    async def list_recoveries(self, user_id: UUID) -> Sequence[IssuedLoginRecovery]:
+        """Every password-recovery token of the user, in any state, newest first."""
+        ...
+
+    async def list_registrations(self, email: str) -> Sequence[IssuedRegistration]:
+        """Every registration for this email, in any state, newest first."""
+        ...
+
+    async def list_notifications(self, user_id: UUID) -> Sequence[InstantNotification]:
+        """Every notification of the user, newest first."""
+        ...
+
+    async def list_mail(self, email: str) -> Sequence[OutboxMessage]:
+        """Every outbox message to this address, in any state, newest first."""
+        ...
+
+    async def list_erasable(self, deleted_before: datetime, limit: int) -> Sequence[UUID]:
+        """Up to ``limit`` ids of users deleted at or before ``deleted_before`` and not erased.
+
+        Oldest deletion first.
+        """
+        ...
+
+    async def delete_rows(self, user_id: UUID, email: str) -> int:
+        """Delete the person's rows; return how many went.
+
+        By ``user_id``: sessions, recovery tokens, notifications, the TOTP credential
+        and recovery codes; by ``email``: registrations and outbox mail.
+
+        The user row itself, participations and the audit log stay: the caller replaces
+        the user's personal fields (:meth:`UserRepository.update`, with the user locked).
+        """
+        ...
+
+
+class AuditRepository(Protocol):
+    """The audit log. Append-only: there is no way to change or remove an entry."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        """Append an entry (visible to others once the unit of work commits)."""
+        ...
+
+    async def list(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        """Up to ``query.limit`` entries matching ``query``, newest ``(at, id)`` first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository.
 
@@ -514,6 +651,21 @@ class UnitOfWork(Protocol):
     @property
     def outbox(self) -> OutboxRepository:
         """The outbox repository of this unit of work."""
+        ...
+
+    @property
+    def totp(self) -> TotpRepository:
+        """The TOTP repository of this unit of work."""
+        ...
+
+    @property
+    def audit(self) -> AuditRepository:
+        """The audit log of this unit of work."""
+        ...
+
+    @property
+    def personal_data(self) -> PersonalDataRepository:
+        """A person's rows across the tables, to export and to erase."""
         ...
 
     async def __aenter__(self) -> Self:

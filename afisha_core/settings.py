@@ -63,6 +63,12 @@ class Settings:
     outbox_backoff_base: timedelta = timedelta(seconds=30)
     outbox_backoff_max: timedelta = timedelta(hours=1)
     outbox_max_attempts: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    require_admin_totp: bool = False
+    """Whether administrators must have two-factor login on to act as administrators."""
+    totp_issuer: str = "Afisha"
+    """The issuer an authenticator app shows next to the account (``otpauth://`` URI)."""
+    deleted_retention: timedelta = timedelta(days=30)
+    """How long a deleted account keeps its personal data before it is erased."""
     recovery_path: str = "/password-recovery/{token}"
     event_path: str = "/events/{event_id}"
     calendar_path: str = "/v1/events/{event_id}/calendar.ics"

@@ -20,6 +20,7 @@ Nothing here talks to a database; only the standard library and attrs are import
 from __future__ import annotations
 
 import enum
+import json
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +31,7 @@ from uuid import UUID
 import attrs
 
 from afisha_core.domain import (
+    AuditEntry,
     Event,
     InstantNotification,
     IssuedLoginRecovery,
@@ -37,10 +39,13 @@ from afisha_core.domain import (
     LoginSession,
     OutboxMessage,
     Participation,
+    TotpCredential,
+    TotpRecoveryCode,
     User,
 )
 
 __all__ = [
+    "AUDIT_LOG",
     "EVENTS",
     "NOTIFICATIONS",
     "OUTBOX",
@@ -49,6 +54,8 @@ __all__ = [
     "REGISTRATIONS",
     "SESSIONS",
     "TABLES",
+    "TOTP_CREDENTIALS",
+    "TOTP_RECOVERY_CODES",
     "USERS",
     "Column",
     "Convert",
@@ -56,6 +63,8 @@ __all__ = [
     "Row",
     "Table",
     "ValueCodec",
+    "dump_json",
+    "load_json",
 ]
 
 T = TypeVar("T")
@@ -70,10 +79,22 @@ class Kind(enum.Enum):
     UUID = "uuid"
     TIMESTAMP = "timestamp"
     ENUM = "enum"
+    JSON = "json"
+    """A small JSON object (a ``dict`` field), stored as its JSON text."""
 
 
 Convert = Callable[[Any], Any]
 """One value to or from its stored form (never called with ``None``)."""
+
+
+def dump_json(value: Any) -> str:
+    """The stored text of a JSON column (compact, keys sorted), for the codecs."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_json(text: Any) -> Any:
+    """The value of a stored JSON column (text, or already decoded by the driver)."""
+    return json.loads(text) if isinstance(text, str | bytes) else text
 
 
 class ValueCodec(Protocol):
@@ -122,6 +143,8 @@ def _kind_of(annotation: Any) -> tuple[Kind, bool, type[enum.Enum] | None]:
             raise TypeError(f"cannot map a column of type {annotation!r}")
         annotation = args[0]
     simple = {str: Kind.TEXT, int: Kind.INTEGER, bool: Kind.BOOLEAN, UUID: Kind.UUID}
+    if typing.get_origin(annotation) is dict:
+        return Kind.JSON, nullable, None
     if annotation is datetime:
         return Kind.TIMESTAMP, nullable, None
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
@@ -281,6 +304,11 @@ OUTBOX: Table[OutboxMessage] = Table(
         "email.html": "html_body",
     },
 )
+TOTP_CREDENTIALS: Table[TotpCredential] = Table(
+    "totp_credentials", TotpCredential, key=("user_id",)
+)
+TOTP_RECOVERY_CODES: Table[TotpRecoveryCode] = Table("totp_recovery_codes", TotpRecoveryCode)
+AUDIT_LOG: Table[AuditEntry] = Table("audit_log", AuditEntry)
 TABLES: tuple[Table[Any], ...] = (
     USERS,
     SESSIONS,
@@ -290,5 +318,8 @@ TABLES: tuple[Table[Any], ...] = (
     PARTICIPATIONS,
     NOTIFICATIONS,
     OUTBOX,
+    TOTP_CREDENTIALS,
+    TOTP_RECOVERY_CODES,
+    AUDIT_LOG,
 )
 """Every entity table, parents first."""

@@ -26,6 +26,7 @@ DEFAULT_SHUTDOWN_TIMEOUT = timedelta(seconds=30)
 
 REMINDERS_JOB = "afisha-reminders"
 MAIL_JOB = "afisha-mail"
+ERASURE_JOB = "afisha-erasure"
 
 
 class Worker:
@@ -37,6 +38,10 @@ class Worker:
     itself (``max_instances=1``), and runs missed while the loop was busy collapse into
     one (``coalesce``) when at most ``misfire_grace`` late (default: the interval, at
     least one second).
+
+    A third job erases the personal data of accounts deleted longer ago than the
+    settings' ``deleted_retention`` (``afisha.personal_data.erase_due``), each account
+    in its own transaction with the user locked, so two workers never erase one twice.
 
     Each tick logs one INFO line with its counts (``reminders: queued 3``,
     ``mail: sent 2, retrying 0, failed 0``). A tick that raises is logged and the next
@@ -107,7 +112,11 @@ class Worker:
             raise RuntimeError("this worker was already started; build a new one")
         asyncio.get_running_loop()  # fail here, not deep inside APScheduler
         scheduler = interval_scheduler(
-            {REMINDERS_JOB: self._reminders_job, MAIL_JOB: self._mail_job},
+            {
+                REMINDERS_JOB: self._reminders_job,
+                MAIL_JOB: self._mail_job,
+                ERASURE_JOB: self._erasure_job,
+            },
             self._interval,
             self._misfire_grace,
         )
@@ -197,6 +206,12 @@ class Worker:
 
     async def _mail_job(self) -> None:
         await self._run_tick("mail", self._mail_tick)
+
+    async def _erasure_job(self) -> None:
+        await self._run_tick("erasure", self._erasure_tick)
+
+    async def _erasure_tick(self) -> str:
+        return f"erased {await self._afisha.personal_data.erase_due()}"
 
     async def _reminders_tick(self) -> str:
         # One batch per call, so that shutdown can stop between batches; the stop rule

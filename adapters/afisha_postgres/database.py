@@ -20,13 +20,16 @@ from afisha_core.migrations import Migration
 from afisha_postgres.errors import translate_errors
 from afisha_postgres.migrate import applied_versions, apply_migrations
 from afisha_postgres.repositories import (
+    Audit,
     Events,
     Notifications,
     Outbox,
     Participations,
+    PersonalData,
     Recoveries,
     Registrations,
     Sessions,
+    Totp,
     Users,
 )
 
@@ -196,6 +199,9 @@ class PostgresUnitOfWork:
     participations: Participations
     notifications: Notifications
     outbox: Outbox
+    totp: Totp
+    audit: Audit
+    personal_data: PersonalData
 
     def __init__(
         self,
@@ -222,6 +228,9 @@ class PostgresUnitOfWork:
         self.participations = Participations(conn)
         self.notifications = Notifications(conn)
         self.outbox = Outbox(conn)
+        self.totp = Totp(conn)
+        self.audit = Audit(conn)
+        self.personal_data = PersonalData(conn)
         return self
 
     async def __aexit__(

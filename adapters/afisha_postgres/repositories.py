@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import DictRow
 
 from afisha_core.domain import (
+    AuditEntry,
     Event,
     EventView,
     InstantNotification,
@@ -21,10 +22,13 @@ from afisha_core.domain import (
     Participant,
     Participation,
     ParticipationStatus,
+    TotpCredential,
+    TotpRecoveryCode,
     User,
 )
-from afisha_core.ports import DueReminder, EventQuery, UserQuery
+from afisha_core.ports import AuditQuery, DueReminder, EventQuery, UserQuery
 from afisha_core.tables import (
+    AUDIT_LOG,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -32,6 +36,8 @@ from afisha_core.tables import (
     RECOVERIES,
     REGISTRATIONS,
     SESSIONS,
+    TOTP_CREDENTIALS,
+    TOTP_RECOVERY_CODES,
     USERS,
 )
 from afisha_postgres import values as v
@@ -52,6 +58,9 @@ EVENTS_UPDATE = EVENTS.update_sql(v.named)
 NOTIFICATIONS_INSERT = NOTIFICATIONS.insert_sql(v.named)
 OUTBOX_INSERT = OUTBOX.insert_sql(v.named)
 OUTBOX_UPDATE = OUTBOX.update_sql(v.named)
+TOTP_INSERT = TOTP_CREDENTIALS.insert_sql(v.named)
+TOTP_RECOVERY_CODES_INSERT = TOTP_RECOVERY_CODES.insert_sql(v.named)
+AUDIT_INSERT = AUDIT_LOG.insert_sql(v.named)
 # Columns of joined tables, kept apart by prefix (read back with ``load(row, ..., "u_")``).
 _P_COLUMNS = ", ".join(f"p.{name}" for name in PARTICIPATIONS.names)
 _E_ALIASED = EVENTS.aliased("e")
@@ -641,3 +650,183 @@ class Outbox(_Repository):
         )
         found.sort(key=lambda r: (r["due_at"], r["id"]))
         return [OUTBOX.load(r, v.CODEC) for r in found]
+
+
+class Totp(_Repository):
+    """TOTP credentials in ``totp_credentials``, recovery codes in ``totp_recovery_codes``."""
+
+    async def get(self, user_id: UUID) -> TotpCredential | None:
+        """See :meth:`afisha_core.ports.TotpRepository.get`."""
+        row = await self._one(
+            f"SELECT {TOTP_CREDENTIALS.column_list} FROM totp_credentials WHERE user_id = %s",
+            (user_id,),
+        )
+        return TOTP_CREDENTIALS.load(row, v.CODEC) if row else None
+
+    async def put(self, credential: TotpCredential) -> None:
+        """See :meth:`afisha_core.ports.TotpRepository.put` (an upsert)."""
+        await self._run(
+            TOTP_INSERT + " ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret,"
+            " created_at = EXCLUDED.created_at, confirmed_at = EXCLUDED.confirmed_at,"
+            " last_step = EXCLUDED.last_step",
+            TOTP_CREDENTIALS.dump(credential, v.CODEC),
+        )
+
+    async def use_step(self, user_id: UUID, step: int) -> bool:
+        """See :meth:`afisha_core.ports.TotpRepository.use_step` (one conditional update)."""
+        changed = await self._run(
+            "UPDATE totp_credentials SET last_step = %(step)s"
+            " WHERE user_id = %(user_id)s AND confirmed_at IS NOT NULL"
+            " AND (last_step IS NULL OR last_step < %(step)s)",
+            {"step": step, "user_id": user_id},
+        )
+        return changed > 0
+
+    async def delete(self, user_id: UUID) -> bool:
+        """See :meth:`afisha_core.ports.TotpRepository.delete`."""
+        await self._run("DELETE FROM totp_recovery_codes WHERE user_id = %s", (user_id,))
+        deleted = await self._run("DELETE FROM totp_credentials WHERE user_id = %s", (user_id,))
+        return deleted > 0
+
+    async def add_recovery_codes(self, codes: Sequence[TotpRecoveryCode]) -> None:
+        """See :meth:`afisha_core.ports.TotpRepository.add_recovery_codes` (pipelined)."""
+        if not codes:
+            return
+        with translate_errors():
+            async with self._conn.cursor() as cursor:
+                await cursor.executemany(
+                    TOTP_RECOVERY_CODES_INSERT,
+                    [TOTP_RECOVERY_CODES.dump(c, v.CODEC) for c in codes],
+                )
+
+    async def use_recovery_code(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
+        """See :meth:`afisha_core.ports.TotpRepository.use_recovery_code`."""
+        changed = await self._run(
+            "UPDATE totp_recovery_codes SET used_at = %s"
+            " WHERE user_id = %s AND code_hash = %s AND used_at IS NULL",
+            (now, user_id, code_hash),
+        )
+        return changed > 0
+
+    async def list_recovery_codes(self, user_id: UUID) -> Sequence[TotpRecoveryCode]:
+        """See :meth:`afisha_core.ports.TotpRepository.list_recovery_codes`."""
+        found = await self._all(
+            f"SELECT {TOTP_RECOVERY_CODES.column_list} FROM totp_recovery_codes"
+            " WHERE user_id = %s ORDER BY created_at, id",
+            (user_id,),
+        )
+        return [TOTP_RECOVERY_CODES.load(r, v.CODEC) for r in found]
+
+
+class Audit(_Repository):
+    """The append-only ``audit_log`` table (this class has no update or delete)."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        """See :meth:`afisha_core.ports.AuditRepository.add`."""
+        await self._run(AUDIT_INSERT, AUDIT_LOG.dump(entry, v.CODEC))
+
+    async def list(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        """See :meth:`afisha_core.ports.AuditRepository.list`."""
+        before_at, before_id = query.before if query.before else (None, None)
+        found = await self._all(
+            f"""
+            SELECT {AUDIT_LOG.column_list} FROM audit_log
+            WHERE (%(actor_id)s::uuid IS NULL OR actor_id = %(actor_id)s::uuid)
+              AND (%(action)s::text IS NULL OR action = %(action)s::text)
+              AND (%(target_id)s::uuid IS NULL OR target_id = %(target_id)s::uuid)
+              AND (%(involving)s::uuid IS NULL OR actor_id = %(involving)s::uuid
+                   OR target_id = %(involving)s::uuid)
+              AND (%(from)s::timestamptz IS NULL OR at >= %(from)s::timestamptz)
+              AND (%(to)s::timestamptz IS NULL OR at < %(to)s::timestamptz)
+              AND (%(before_at)s::timestamptz IS NULL
+                   OR (at, id) < (%(before_at)s::timestamptz, %(before_id)s::uuid))
+            ORDER BY at DESC, id DESC
+            LIMIT %(limit)s
+            """,
+            {
+                "actor_id": query.actor_id,
+                "action": query.action.value if query.action else None,
+                "target_id": query.target_id,
+                "involving": query.involving,
+                "from": query.starts_from,
+                "to": query.starts_before,
+                "before_at": before_at,
+                "before_id": before_id,
+                "limit": query.limit,
+            },
+        )
+        return [AUDIT_LOG.load(r, v.CODEC) for r in found]
+
+
+class PersonalData(_Repository):
+    """One person's rows across the tables."""
+
+    async def list_sessions(self, user_id: UUID) -> Sequence[LoginSession]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_sessions`."""
+        found = await self._all(
+            f"SELECT {SESSIONS.column_list} FROM login_sessions WHERE user_id = %s"
+            " ORDER BY created_at DESC, uid DESC",
+            (user_id,),
+        )
+        return [SESSIONS.load(r, v.CODEC) for r in found]
+
+    async def list_recoveries(self, user_id: UUID) -> Sequence[IssuedLoginRecovery]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_recoveries`."""
+        found = await self._all(
+            f"SELECT {RECOVERIES.column_list} FROM login_recoveries WHERE user_id = %s"
+            " ORDER BY created_at DESC, id DESC",
+            (user_id,),
+        )
+        return [RECOVERIES.load(r, v.CODEC) for r in found]
+
+    async def list_registrations(self, email: str) -> Sequence[IssuedRegistration]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_registrations`."""
+        found = await self._all(
+            f"SELECT {REGISTRATIONS.column_list} FROM registrations WHERE email = %s"
+            " ORDER BY created_at DESC, id DESC",
+            (email,),
+        )
+        return [REGISTRATIONS.load(r, v.CODEC) for r in found]
+
+    async def list_notifications(self, user_id: UUID) -> Sequence[InstantNotification]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_notifications`."""
+        found = await self._all(
+            f"SELECT {NOTIFICATIONS.column_list} FROM notifications WHERE user_id = %s"
+            " ORDER BY created_at DESC, id DESC",
+            (user_id,),
+        )
+        return [NOTIFICATIONS.load(r, v.CODEC) for r in found]
+
+    async def list_mail(self, email: str) -> Sequence[OutboxMessage]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_mail`."""
+        found = await self._all(
+            f"SELECT {OUTBOX.column_list} FROM outbox WHERE recipient = %s"
+            " ORDER BY created_at DESC, id DESC",
+            (email,),
+        )
+        return [OUTBOX.load(r, v.CODEC) for r in found]
+
+    async def list_erasable(self, deleted_before: datetime, limit: int) -> Sequence[UUID]:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.list_erasable`."""
+        found = await self._all(
+            "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at <= %s"
+            " AND erased_at IS NULL ORDER BY deleted_at, id LIMIT %s",
+            (deleted_before, limit),
+        )
+        return [r["id"] for r in found]
+
+    async def delete_rows(self, user_id: UUID, email: str) -> int:
+        """See :meth:`afisha_core.ports.PersonalDataRepository.delete_rows`."""
+        count = 0
+        by_user: tuple[LiteralString, ...] = (
+            "DELETE FROM login_sessions WHERE user_id = %s",
+            "DELETE FROM login_recoveries WHERE user_id = %s",
+            "DELETE FROM notifications WHERE user_id = %s",
+            "DELETE FROM totp_recovery_codes WHERE user_id = %s",
+            "DELETE FROM totp_credentials WHERE user_id = %s",
+        )
+        for statement in by_user:
+            count += await self._run(statement, (user_id,))
+        count += await self._run("DELETE FROM registrations WHERE email = %s", (email,))
+        count += await self._run("DELETE FROM outbox WHERE recipient = %s", (email,))
+        return count

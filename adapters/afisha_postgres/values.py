@@ -1,8 +1,8 @@
 """Values to PostgreSQL and back: the dialect's part of the shared table mapping.
 
-psycopg adapts uuids, timestamptz, booleans and integers itself; only enums are
-stored by their value. Which column holds which field is :mod:`afisha_core.tables`'
-business, shared with the SQLite store.
+psycopg adapts uuids, timestamptz, booleans and integers itself; enums are stored
+by their value and JSON objects as their text. Which column holds which field is
+:mod:`afisha_core.tables`' business, shared with the SQLite store.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from afisha_core.domain import EventView, ParticipationStatus
-from afisha_core.tables import EVENTS, Convert, Kind
+from afisha_core.tables import EVENTS, Convert, Kind, dump_json, load_json
 
 __all__ = ["CODEC", "PostgresCodec", "event_view", "named"]
 
@@ -27,11 +27,13 @@ class PostgresCodec:
     """How PostgreSQL (through psycopg) stores each kind of value."""
 
     def dumper(self, kind: Kind) -> Convert | None:
-        """Python value -> query parameter (only enums need converting)."""
-        return _enum_value if kind is Kind.ENUM else None
+        """Python value -> query parameter (enums by value, JSON objects as text)."""
+        return {Kind.ENUM: _enum_value, Kind.JSON: dump_json}.get(kind)
 
     def loader(self, kind: Kind, enum_class: type[Enum] | None) -> Convert | None:
-        """Stored value -> Python value (only enums need converting)."""
+        """Stored value -> Python value (enums by value, JSON objects from text)."""
+        if kind is Kind.JSON:
+            return load_json
         return enum_class if kind is Kind.ENUM else None
 
 

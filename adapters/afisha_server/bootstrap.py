@@ -40,6 +40,8 @@ def settings_of(config: ServerConfig) -> Settings:
         reminder_lead=config.reminder_lead,
         session_ttl=config.session_ttl,
         session_touch_interval=config.session_touch_interval,
+        require_admin_totp=config.require_admin_totp,
+        deleted_retention=config.deleted_retention,
     )
 
 

@@ -39,6 +39,8 @@ configuration (environment variables, all optional):
   AFISHA_DATA_DIR            ./afisha-data (the SQLite file, media, .eml outbox, heartbeat)
   AFISHA_DB_POOL_SIZE        10 (PostgreSQL connections per process)
   AFISHA_SESSION_TOUCH_INTERVAL  1m (how often a session's last_seen_at is written)
+  AFISHA_REQUIRE_ADMIN_TOTP  false (true: administrators need two-factor login)
+  AFISHA_DELETED_RETENTION   30d (then the worker erases a deleted account's personal data)
   AFISHA_LOG_FORMAT          text | json (one JSON object per line)
   AFISHA_METRICS_TOKEN       unset: /metrics is open | a bearer token /metrics asks for
   AFISHA_TRACING             false | true (OpenTelemetry; needs the otel extra)

@@ -102,6 +102,9 @@ class ServerConfig:
             shown = f"[{shown}]"
         return attrs.evolve(self, public_url=f"http://{shown}:{port}")
 
+    require_admin_totp: bool = False
+    deleted_retention: timedelta = timedelta(days=30)
+
     @property
     def outbox_dir(self) -> str:
         """Where mails go as ``.eml`` files when no SMTP server is configured."""
@@ -139,6 +142,9 @@ class ServerConfig:
         event_url = get("AFISHA_EVENT_URL")
         if event_url is not None:
             _check_event_url(event_url)
+        require_totp = (get("AFISHA_REQUIRE_ADMIN_TOTP") or "false").lower()
+        if require_totp not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"AFISHA_REQUIRE_ADMIN_TOTP={require_totp!r}: give true or false")
         if database_url is not None:
             _url("AFISHA_DATABASE_URL", database_url, ("sqlite", "postgresql", "postgres"))
         if storage_url is not None:
@@ -188,6 +194,8 @@ class ServerConfig:
             metrics_token=get("AFISHA_METRICS_TOKEN"),
             heartbeat_file=get("AFISHA_HEARTBEAT_FILE"),
             tracing=tracing in ("true", "1", "yes") or bool(get("OTEL_EXPORTER_OTLP_ENDPOINT")),
+            require_admin_totp=require_totp in ("true", "1", "yes"),
+            deleted_retention=duration("AFISHA_DELETED_RETENTION", defaults.deleted_retention),
             event_url=event_url or defaults.event_url,
         )
 

@@ -33,13 +33,16 @@ from typing import Self, TypeVar
 from afisha_core._turns import TurnTaking
 from afisha_core.migrations import Migration
 from afisha_core.ports import (
+    AuditRepository,
     EventRepository,
     NotificationRepository,
     OutboxRepository,
     ParticipationRepository,
+    PersonalDataRepository,
     RecoveryRepository,
     RegistrationRepository,
     SessionRepository,
+    TotpRepository,
     UserRepository,
 )
 from afisha_sqlite import repositories as repos
@@ -371,6 +374,9 @@ class SqliteUnitOfWork:
     participations: ParticipationRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
+    totp: TotpRepository
+    audit: AuditRepository
+    personal_data: PersonalDataRepository
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._database = database
@@ -383,6 +389,9 @@ class SqliteUnitOfWork:
         self.participations = repos.Participations(self._run)
         self.notifications = repos.Notifications(self._run)
         self.outbox = repos.Outbox(self._run)
+        self.totp = repos.Totp(self._run)
+        self.audit = repos.Audit(self._run)
+        self.personal_data = repos.PersonalData(self._run)
 
     async def __aenter__(self) -> Self:
         """Wait for the turn of this unit of work and begin its transaction."""

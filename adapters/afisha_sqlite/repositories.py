@@ -18,6 +18,7 @@ from uuid import UUID
 import attrs
 
 from afisha_core.domain import (
+    AuditEntry,
     Event,
     EventView,
     InstantNotification,
@@ -29,11 +30,14 @@ from afisha_core.domain import (
     Participant,
     Participation,
     ParticipationStatus,
+    TotpCredential,
+    TotpRecoveryCode,
     User,
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
-from afisha_core.ports import DueReminder, EventQuery, UserQuery
+from afisha_core.ports import AuditQuery, DueReminder, EventQuery, UserQuery
 from afisha_core.tables import (
+    AUDIT_LOG,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -41,6 +45,8 @@ from afisha_core.tables import (
     RECOVERIES,
     REGISTRATIONS,
     SESSIONS,
+    TOTP_CREDENTIALS,
+    TOTP_RECOVERY_CODES,
     USERS,
 )
 from afisha_sqlite import values as v
@@ -707,5 +713,160 @@ class Outbox(_Repository):
                 [(lease, v.uid(m.id)) for m in claimed],
             )
             return claimed
+
+        return await self._run(job)
+
+
+# --- two-factor login and the audit log --------------------------------------------------
+
+_TOTP_SELECT = f"SELECT {TOTP_CREDENTIALS.column_list} FROM totp_credentials"  # noqa: S608 - constant names
+_CODES_SELECT = f"SELECT {TOTP_RECOVERY_CODES.column_list} FROM totp_recovery_codes"  # noqa: S608 - constant names
+_AUDIT_SELECT = f"SELECT {AUDIT_LOG.column_list} FROM audit_log"  # noqa: S608 - constant names
+
+
+class Totp(_Repository):
+    """TOTP credentials and their recovery codes."""
+
+    async def get(self, user_id: UUID) -> TotpCredential | None:
+        """The user's credential (pending or confirmed), or ``None``."""
+        sql = f"{_TOTP_SELECT} WHERE user_id = ?"
+        return await self._one(sql, (v.uid(user_id),), TOTP_CREDENTIALS.reader(v.CODEC))
+
+    async def put(self, credential: TotpCredential) -> None:
+        """Store the user's credential, replacing any."""
+        sql = TOTP_CREDENTIALS.insert_sql(v.named).replace("INSERT", "INSERT OR REPLACE", 1)
+        await self._execute(sql, TOTP_CREDENTIALS.dump(credential, v.CODEC))
+
+    async def use_step(self, user_id: UUID, step: int) -> bool:
+        """Record ``step`` if it is newer than the last accepted one; whether it was."""
+        sql = (
+            "UPDATE totp_credentials SET last_step = :step WHERE user_id = :user_id "
+            "AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < :step)"
+        )
+        return await self._execute(sql, {"step": step, "user_id": v.uid(user_id)}) > 0
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the credential and the recovery codes; whether there was a credential."""
+
+        def job(conn: Connection) -> bool:
+            conn.execute("DELETE FROM totp_recovery_codes WHERE user_id = ?", (v.uid(user_id),))
+            gone = conn.execute("DELETE FROM totp_credentials WHERE user_id = ?", (v.uid(user_id),))
+            return gone.rowcount > 0
+
+        return await self._run(job)
+
+    async def add_recovery_codes(self, codes: Sequence[TotpRecoveryCode]) -> None:
+        """Store new recovery codes."""
+        await self._execute_many(
+            TOTP_RECOVERY_CODES.insert_sql(v.named),
+            [TOTP_RECOVERY_CODES.dump(c, v.CODEC) for c in codes],
+        )
+
+    async def use_recovery_code(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
+        """Mark the user's unused code with this hash used; whether there was one."""
+        sql = (
+            "UPDATE totp_recovery_codes SET used_at = ? "
+            "WHERE user_id = ? AND code_hash = ? AND used_at IS NULL"
+        )
+        return await self._execute(sql, (v.ts(now), v.uid(user_id), code_hash)) > 0
+
+    async def list_recovery_codes(self, user_id: UUID) -> Sequence[TotpRecoveryCode]:
+        """The user's recovery codes, used or not."""
+        sql = f"{_CODES_SELECT} WHERE user_id = ? ORDER BY created_at, id"
+        return await self._all(sql, (v.uid(user_id),), TOTP_RECOVERY_CODES.reader(v.CODEC))
+
+
+class Audit(_Repository):
+    """The append-only audit log (this class has no update or delete)."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        """Append an entry."""
+        await self._execute(AUDIT_LOG.insert_sql(v.named), AUDIT_LOG.dump(entry, v.CODEC))
+
+    async def list(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        """Up to ``query.limit`` matching entries, newest first."""
+        before_at, before_id = query.before if query.before else (None, None)
+        sql = (
+            f"{_AUDIT_SELECT} WHERE (:actor_id IS NULL OR actor_id = :actor_id) "
+            "AND (:action IS NULL OR action = :action) "
+            "AND (:target_id IS NULL OR target_id = :target_id) "
+            "AND (:involving IS NULL OR actor_id = :involving OR target_id = :involving) "
+            "AND (:from IS NULL OR at >= :from) AND (:to IS NULL OR at < :to) "
+            "AND (:before_at IS NULL OR at < :before_at OR (at = :before_at AND id < :before_id)) "
+            "ORDER BY at DESC, id DESC LIMIT :limit"
+        )
+        params: dict[str, object] = {
+            "actor_id": v.uid_or_none(query.actor_id),
+            "action": query.action.value if query.action else None,
+            "target_id": v.uid_or_none(query.target_id),
+            "involving": v.uid_or_none(query.involving),
+            "from": v.ts_or_none(query.starts_from),
+            "to": v.ts_or_none(query.starts_before),
+            "before_at": v.ts_or_none(before_at),
+            "before_id": v.uid_or_none(before_id),
+            "limit": max(query.limit, 0),
+        }
+        return await self._all(sql, params, AUDIT_LOG.reader(v.CODEC))
+
+
+class PersonalData(_Repository):
+    """One person's rows across the tables."""
+
+    async def list_sessions(self, user_id: UUID) -> Sequence[LoginSession]:
+        """Every session of the user, newest first."""
+        sql = f"{_SESSION_SELECT} WHERE user_id = ? ORDER BY created_at DESC, uid DESC"
+        return await self._all(sql, (v.uid(user_id),), SESSIONS.reader(v.CODEC))
+
+    async def list_recoveries(self, user_id: UUID) -> Sequence[IssuedLoginRecovery]:
+        """Every recovery token of the user, newest first."""
+        sql = (
+            f"SELECT {RECOVERIES.column_list} FROM login_recoveries "  # noqa: S608 - constant names
+            "WHERE user_id = ? ORDER BY created_at DESC, id DESC"
+        )
+        return await self._all(sql, (v.uid(user_id),), RECOVERIES.reader(v.CODEC))
+
+    async def list_registrations(self, email: str) -> Sequence[IssuedRegistration]:
+        """Every registration for this email, newest first."""
+        sql = (
+            f"SELECT {REGISTRATIONS.column_list} FROM registrations "  # noqa: S608 - constant names
+            "WHERE email = ? ORDER BY created_at DESC, id DESC"
+        )
+        return await self._all(sql, (email,), REGISTRATIONS.reader(v.CODEC))
+
+    async def list_notifications(self, user_id: UUID) -> Sequence[InstantNotification]:
+        """Every notification of the user, newest first."""
+        sql = f"{_NOTIFICATION_SELECT} WHERE user_id = ? ORDER BY created_at DESC, id DESC"
+        return await self._all(sql, (v.uid(user_id),), NOTIFICATIONS.reader(v.CODEC))
+
+    async def list_mail(self, email: str) -> Sequence[OutboxMessage]:
+        """Every outbox message to this address, newest first."""
+        sql = f"{_OUTBOX_SELECT} WHERE recipient = ? ORDER BY created_at DESC, id DESC"
+        return await self._all(sql, (email,), OUTBOX.reader(v.CODEC))
+
+    async def list_erasable(self, deleted_before: datetime, limit: int) -> Sequence[UUID]:
+        """Ids of users deleted at or before ``deleted_before`` and not erased yet."""
+        sql = (
+            "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at <= ? "
+            "AND erased_at IS NULL ORDER BY deleted_at, id LIMIT ?"
+        )
+        return await self._all(
+            sql, (v.ts(deleted_before), max(limit, 0)), lambda row: v.to_uuid(row[0])
+        )
+
+    async def delete_rows(self, user_id: UUID, email: str) -> int:
+        """Delete the person's rows (see the port); return how many."""
+        by_user = (
+            "DELETE FROM login_sessions WHERE user_id = ?",
+            "DELETE FROM login_recoveries WHERE user_id = ?",
+            "DELETE FROM notifications WHERE user_id = ?",
+            "DELETE FROM totp_recovery_codes WHERE user_id = ?",
+            "DELETE FROM totp_credentials WHERE user_id = ?",
+        )
+
+        def job(conn: Connection) -> int:
+            count = sum(conn.execute(sql, (v.uid(user_id),)).rowcount for sql in by_user)
+            count += conn.execute("DELETE FROM registrations WHERE email = ?", (email,)).rowcount
+            count += conn.execute("DELETE FROM outbox WHERE recipient = ?", (email,)).rowcount
+            return count
 
         return await self._run(job)

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
 
-from afisha_core.tables import Convert, Kind
+from afisha_core.tables import Convert, Kind, dump_json, load_json
 
 T = TypeVar("T")
 
@@ -96,12 +96,14 @@ _DUMPERS: dict[Kind, Convert] = {
     Kind.UUID: uid,
     Kind.BOOLEAN: int,
     Kind.ENUM: _enum_value,
+    Kind.JSON: dump_json,
 }
 _LOADERS: dict[Kind, Convert] = {
     Kind.TIMESTAMP: dt,
     Kind.UUID: to_uuid,
     Kind.BOOLEAN: bool,
     Kind.INTEGER: int,
+    Kind.JSON: load_json,
 }
 
 CODEC = SqliteCodec()

@@ -32,6 +32,7 @@ __all__ = [
     "query_datetime",
     "query_enum",
     "query_limit",
+    "query_uuid",
     "read_body",
     "read_json",
     "structure_body",
@@ -193,3 +194,14 @@ def query_text(request: Request, name: str, max_length: int = 200) -> str | None
     if len(raw) > max_length or "\x00" in raw:
         raise ValidationFailed.single(name, f"must be at most {max_length} characters")
     return raw.strip()
+
+
+def query_uuid(request: Request, name: str) -> UUID | None:
+    """A UUID query parameter (a filter); anything else is a 422."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise ValidationFailed.single(name, "must be a UUID") from None

@@ -14,15 +14,20 @@ from uuid import UUID
 import attrs
 
 from afisha_core.domain import (
+    AuditAction,
+    AuditEntry,
+    AuditTarget,
     EventView,
     InstantNotification,
     LoginSession,
+    OutboxStatus,
     Participant,
     ParticipationStatus,
     Role,
     User,
 )
 from afisha_core.ports import ObjectStorage
+from afisha_core.usecases import PersonalData
 
 # --- requests ------------------------------------------------------------------------
 
@@ -50,6 +55,7 @@ class LoginIn:
 
     login: str
     password: str
+    totp_code: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -139,6 +145,7 @@ class UserOut:
     role: Role
     is_system: bool
     created_at: datetime
+    totp_enabled: bool
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -151,6 +158,7 @@ class UserOut:
             role=user.role,
             is_system=user.is_system,
             created_at=user.created_at,
+            totp_enabled=user.totp_enabled,
         )
 
 
@@ -444,3 +452,239 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "code": "event_full",
     },
 }
+
+
+# --- two-factor login, the audit log, personal data ------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TotpCodeIn:
+    """Confirm a TOTP enrolment with the first code from the authenticator app."""
+
+    code: str
+
+
+@attrs.frozen(kw_only=True)
+class TotpDisableIn:
+    """Turn two-factor login off: the password and a code (or a recovery code)."""
+
+    password: str
+    code: str
+
+
+@attrs.frozen(kw_only=True)
+class TotpEnrolmentOut:
+    """A pending enrolment: the secret, shown this once, and its ``otpauth://`` URI."""
+
+    secret: str
+    otpauth_uri: str
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryCodesOut:
+    """The single-use recovery codes, shown this once."""
+
+    recovery_codes: list[str]
+
+
+@attrs.frozen(kw_only=True)
+class AuditEntryOut:
+    """One entry of the audit log."""
+
+    id: UUID
+    at: datetime
+    actor_id: UUID | None
+    action: AuditAction
+    target_type: AuditTarget | None
+    target_id: UUID | None
+    ip: str | None
+    details: dict[str, str | int | bool | None]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryOut:
+        """Render a domain audit entry."""
+        return cls(
+            id=entry.id,
+            at=entry.at,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            ip=entry.ip,
+            details=dict(entry.details),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class AuditList:
+    """A page of audit entries, newest first."""
+
+    items: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ExportSessionOut:
+    """A session of the export: every one, revoked and expired ones too."""
+
+    uid: UUID
+    user_agent: str
+    client_address: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ExportParticipationOut:
+    """A participation of the export, in any status."""
+
+    event_id: UUID
+    status: ParticipationStatus
+    created_at: datetime
+    status_changed_at: datetime
+    reminder_queued_at: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ExportRecoveryCodeOut:
+    """A TOTP recovery code of the export: when made and used (never the code)."""
+
+    id: UUID
+    created_at: datetime
+    used_at: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ExportTotpOut:
+    """The TOTP state of the export (never the secret)."""
+
+    enabled: bool
+    created_at: datetime
+    confirmed_at: datetime | None
+    recovery_codes: list[ExportRecoveryCodeOut]
+
+
+@attrs.frozen(kw_only=True)
+class ExportRecoveryOut:
+    """A password-recovery link of the export (never the token)."""
+
+    id: UUID
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ExportRegistrationOut:
+    """A registration made with the caller's email (never the code or password hash)."""
+
+    id: UUID
+    email: str
+    username: str
+    full_name: str
+    created_at: datetime
+    expires_at: datetime
+    confirmed_at: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ExportMailOut:
+    """An email to the caller's address, as the outbox holds it."""
+
+    id: UUID
+    to: str
+    subject: str
+    text: str
+    status: OutboxStatus
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ExportOut:
+    """Everything stored about the caller (secrets and hashes left out)."""
+
+    profile: UserOut
+    sessions: list[ExportSessionOut]
+    participations: list[ExportParticipationOut]
+    notifications: list[NotificationOut]
+    audit: list[AuditEntryOut]
+    totp: ExportTotpOut | None
+    password_recoveries: list[ExportRecoveryOut]
+    registrations: list[ExportRegistrationOut]
+    mail: list[ExportMailOut]
+
+    @classmethod
+    def of(cls, data: PersonalData) -> ExportOut:
+        """Render the core's personal data."""
+        totp = data.totp
+        return cls(
+            profile=UserOut.of(data.user),
+            sessions=[
+                ExportSessionOut(
+                    uid=x.uid,
+                    user_agent=x.user_agent,
+                    client_address=x.client_address,
+                    created_at=x.created_at,
+                    last_seen_at=x.last_seen_at,
+                    expires_at=x.expires_at,
+                    revoked_at=x.revoked_at,
+                )
+                for x in data.sessions
+            ],
+            participations=[
+                ExportParticipationOut(
+                    event_id=p.event_id,
+                    status=p.status,
+                    created_at=p.created_at,
+                    status_changed_at=p.status_changed_at,
+                    reminder_queued_at=p.reminder_queued_at,
+                )
+                for p in data.participations
+            ],
+            notifications=[NotificationOut.of(n) for n in data.notifications],
+            audit=[AuditEntryOut.of(e) for e in data.audit],
+            totp=None
+            if totp is None
+            else ExportTotpOut(
+                enabled=totp.is_confirmed,
+                created_at=totp.created_at,
+                confirmed_at=totp.confirmed_at,
+                recovery_codes=[
+                    ExportRecoveryCodeOut(id=c.id, created_at=c.created_at, used_at=c.used_at)
+                    for c in data.recovery_codes
+                ],
+            ),
+            password_recoveries=[
+                ExportRecoveryOut(
+                    id=r.id, created_at=r.created_at, expires_at=r.expires_at, used_at=r.used_at
+                )
+                for r in data.recoveries
+            ],
+            registrations=[
+                ExportRegistrationOut(
+                    id=r.id,
+                    email=r.email,
+                    username=r.username,
+                    full_name=r.full_name,
+                    created_at=r.created_at,
+                    expires_at=r.expires_at,
+                    confirmed_at=r.confirmed_at,
+                )
+                for r in data.registrations
+            ],
+            mail=[
+                ExportMailOut(
+                    id=m.id,
+                    to=m.email.to,
+                    subject=m.email.subject,
+                    text=m.email.text,
+                    status=m.status,
+                    created_at=m.created_at,
+                    sent_at=m.sent_at,
+                )
+                for m in data.mail
+            ],
+        )

@@ -1,5 +1,6 @@
 """The domain: frozen attrs classes with their invariants, and pure rules."""
 
+from afisha_core.domain.audit import AuditAction, AuditEntry, AuditTarget
 from afisha_core.domain.events import Event, EventView
 from afisha_core.domain.notifications import InstantNotification
 from afisha_core.domain.outbox import Email, OutboxMessage, OutboxStatus
@@ -7,11 +8,16 @@ from afisha_core.domain.participation import Participation, ParticipationStatus
 from afisha_core.domain.recovery import IssuedLoginRecovery
 from afisha_core.domain.registrations import MAX_CODE_ATTEMPTS, IssuedRegistration
 from afisha_core.domain.sessions import LoginSession
+from afisha_core.domain.totp import RECOVERY_CODE_COUNT, TotpCredential, TotpRecoveryCode
 from afisha_core.domain.users import Role, User
 from afisha_core.domain.views import Page, Participant
 
 __all__ = [
     "MAX_CODE_ATTEMPTS",
+    "RECOVERY_CODE_COUNT",
+    "AuditAction",
+    "AuditEntry",
+    "AuditTarget",
     "Email",
     "Event",
     "EventView",
@@ -26,5 +32,7 @@ __all__ = [
     "Participation",
     "ParticipationStatus",
     "Role",
+    "TotpCredential",
+    "TotpRecoveryCode",
     "User",
 ]

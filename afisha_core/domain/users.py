@@ -42,6 +42,10 @@ class User:
     Sessions and recovery tokens record the version they were issued under; one from
     an older version is refused, so nothing started under an old password survives it.
     """
+    totp_enabled: bool = False
+    """Whether a confirmed TOTP credential guards the login (see ``domain.totp``)."""
+    erased_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+    """When the personal data of this deleted account was erased (placeholders since)."""
 
     @property
     def is_admin(self) -> bool:

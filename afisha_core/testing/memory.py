@@ -32,6 +32,7 @@ import attrs
 
 from afisha_core._turns import TurnTaking
 from afisha_core.domain import (
+    AuditEntry,
     Event,
     EventView,
     InstantNotification,
@@ -43,19 +44,25 @@ from afisha_core.domain import (
     Participant,
     Participation,
     ParticipationStatus,
+    TotpCredential,
+    TotpRecoveryCode,
     User,
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import (
+    AuditQuery,
+    AuditRepository,
     DueReminder,
     EventQuery,
     EventRepository,
     NotificationRepository,
     OutboxRepository,
     ParticipationRepository,
+    PersonalDataRepository,
     RecoveryRepository,
     RegistrationRepository,
     SessionRepository,
+    TotpRepository,
     UserQuery,
     UserRepository,
 )
@@ -83,6 +90,9 @@ class _Tables:
     participations: dict[tuple[UUID, UUID], _ParticipationRow] = attrs.Factory(dict)
     notifications: dict[UUID, InstantNotification] = attrs.Factory(dict)
     outbox: dict[UUID, OutboxMessage] = attrs.Factory(dict)
+    totp: dict[UUID, TotpCredential] = attrs.Factory(dict)
+    recovery_codes: dict[UUID, TotpRecoveryCode] = attrs.Factory(dict)
+    audit: tuple[AuditEntry, ...] = ()
     last_seq: int = 0
 
     def copy(self) -> _Tables:
@@ -96,6 +106,9 @@ class _Tables:
             participations=dict(self.participations),
             notifications=dict(self.notifications),
             outbox=dict(self.outbox),
+            totp=dict(self.totp),
+            recovery_codes=dict(self.recovery_codes),
+            audit=self.audit,
             last_seq=self.last_seq,
         )
 
@@ -149,6 +162,9 @@ class InMemoryUnitOfWork:
     participations: ParticipationRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
+    totp: TotpRepository
+    audit: AuditRepository
+    personal_data: PersonalDataRepository
 
     def __init__(self, database: InMemoryDatabase) -> None:
         self._database = database
@@ -162,6 +178,9 @@ class InMemoryUnitOfWork:
         self.participations = _Participations(self)
         self.notifications = _Notifications(self)
         self.outbox = _Outbox(self)
+        self.totp = _Totp(self)
+        self.audit = _Audit(self)
+        self.personal_data = _PersonalData(self)
 
     async def __aenter__(self) -> Self:
         """Begin the transaction (waiting for any other unit of work to end)."""
@@ -705,3 +724,147 @@ class _Outbox(_Repository):
             for m in claimed:
                 outbox[m.id] = m
         return claimed
+
+
+class _Totp(_Repository):
+    """TOTP credentials and recovery codes."""
+
+    async def get(self, user_id: UUID) -> TotpCredential | None:
+        return self._read().totp.get(user_id)
+
+    async def put(self, credential: TotpCredential) -> None:
+        self._write().totp[credential.user_id] = credential
+
+    async def use_step(self, user_id: UUID, step: int) -> bool:
+        credential = self._read().totp.get(user_id)
+        if (
+            credential is None
+            or credential.confirmed_at is None
+            or (credential.last_step is not None and credential.last_step >= step)
+        ):
+            return False
+        self._write().totp[user_id] = attrs.evolve(credential, last_step=step)
+        return True
+
+    async def delete(self, user_id: UUID) -> bool:
+        tables = self._read()
+        codes = [c.id for c in tables.recovery_codes.values() if c.user_id == user_id]
+        if user_id not in tables.totp and not codes:
+            return False
+        tables = self._write()
+        for code_id in codes:
+            del tables.recovery_codes[code_id]
+        return tables.totp.pop(user_id, None) is not None
+
+    async def add_recovery_codes(self, codes: Sequence[TotpRecoveryCode]) -> None:
+        tables = self._read()
+        for code in codes:
+            if code.id in tables.recovery_codes:
+                raise ValueError(f"a recovery code with id {code.id} already exists")
+        if codes:
+            stored = self._write().recovery_codes
+            for code in codes:
+                stored[code.id] = code
+
+    async def use_recovery_code(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
+        found = next(
+            (
+                c
+                for c in self._read().recovery_codes.values()
+                if c.user_id == user_id and c.code_hash == code_hash and c.used_at is None
+            ),
+            None,
+        )
+        if found is None:
+            return False
+        self._write().recovery_codes[found.id] = attrs.evolve(found, used_at=now)
+        return True
+
+    async def list_recovery_codes(self, user_id: UUID) -> Sequence[TotpRecoveryCode]:
+        found = [c for c in self._read().recovery_codes.values() if c.user_id == user_id]
+        found.sort(key=lambda c: (c.created_at, c.id))
+        return found
+
+
+class _Audit(_Repository):
+    """The audit log: a tuple that only ever grows."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        tables = self._read()
+        if any(e.id == entry.id for e in tables.audit):
+            raise ValueError(f"an audit entry with id {entry.id} already exists")
+        tables = self._write()
+        tables.audit = (*tables.audit, entry)
+
+    async def list(self, query: AuditQuery) -> Sequence[AuditEntry]:
+        found = [
+            e
+            for e in self._read().audit
+            if (query.actor_id is None or e.actor_id == query.actor_id)
+            and (query.action is None or e.action is query.action)
+            and (query.target_id is None or e.target_id == query.target_id)
+            and (query.involving is None or query.involving in (e.actor_id, e.target_id))
+            and (query.starts_from is None or e.at >= query.starts_from)
+            and (query.starts_before is None or e.at < query.starts_before)
+            and (query.before is None or (e.at, e.id) < query.before)
+        ]
+        found.sort(key=lambda e: (e.at, e.id), reverse=True)
+        return found[: max(query.limit, 0)]
+
+
+class _PersonalData(_Repository):
+    """One person's rows across the tables."""
+
+    async def list_sessions(self, user_id: UUID) -> Sequence[LoginSession]:
+        found = [s for s in self._read().sessions.values() if s.user_id == user_id]
+        found.sort(key=lambda s: (s.created_at, s.uid), reverse=True)
+        return found
+
+    async def list_recoveries(self, user_id: UUID) -> Sequence[IssuedLoginRecovery]:
+        found = [r for r in self._read().recoveries.values() if r.user_id == user_id]
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return found
+
+    async def list_registrations(self, email: str) -> Sequence[IssuedRegistration]:
+        found = [r for r in self._read().registrations.values() if r.email == email]
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return found
+
+    async def list_notifications(self, user_id: UUID) -> Sequence[InstantNotification]:
+        found = [n for n in self._read().notifications.values() if n.user_id == user_id]
+        found.sort(key=lambda n: (n.created_at, n.id), reverse=True)
+        return found
+
+    async def list_mail(self, email: str) -> Sequence[OutboxMessage]:
+        found = [m for m in self._read().outbox.values() if m.email.to == email]
+        found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        return found
+
+    async def list_erasable(self, deleted_before: datetime, limit: int) -> Sequence[UUID]:
+        found = [
+            u
+            for u in self._read().users.values()
+            if u.deleted_at is not None and u.deleted_at <= deleted_before and u.erased_at is None
+        ]
+        found.sort(key=lambda u: (u.deleted_at or deleted_before, u.id))
+        return [u.id for u in found[: max(limit, 0)]]
+
+    async def delete_rows(self, user_id: UUID, email: str) -> int:
+        tables = self._read()
+        doomed = {
+            "sessions": [k for k, s in tables.sessions.items() if s.user_id == user_id],
+            "recoveries": [k for k, r in tables.recoveries.items() if r.user_id == user_id],
+            "notifications": [k for k, n in tables.notifications.items() if n.user_id == user_id],
+            "recovery_codes": [k for k, c in tables.recovery_codes.items() if c.user_id == user_id],
+            "totp": [k for k in tables.totp if k == user_id],
+            "registrations": [k for k, r in tables.registrations.items() if r.email == email],
+            "outbox": [k for k, m in tables.outbox.items() if m.email.to == email],
+        }
+        count = sum(len(keys) for keys in doomed.values())
+        if count:
+            tables = self._write()
+            for name, keys in doomed.items():
+                table: dict[UUID, object] = getattr(tables, name)
+                for key in keys:
+                    del table[key]
+        return count

@@ -27,6 +27,9 @@ from hypothesis import strategies as st
 
 from afisha_core.domain import (
     MAX_CODE_ATTEMPTS,
+    AuditAction,
+    AuditEntry,
+    AuditTarget,
     Email,
     Event,
     EventView,
@@ -40,6 +43,8 @@ from afisha_core.domain import (
     Participation,
     ParticipationStatus,
     Role,
+    TotpCredential,
+    TotpRecoveryCode,
     User,
 )
 from afisha_core.domain._validators import is_valid_timezone
@@ -50,8 +55,10 @@ from afisha_core.ports import (
     StoredObject,
     UserQuery,
 )
+from afisha_core.totp import b32encode
 
 __all__ = [
+    "audit_entries",
     "due_reminders",
     "email_addresses",
     "emails",
@@ -71,6 +78,8 @@ __all__ = [
     "single_line_text",
     "stored_objects",
     "timezones",
+    "totp_credentials",
+    "totp_recovery_codes",
     "user_queries",
     "usernames",
     "users",
@@ -217,8 +226,10 @@ def users(draw: st.DrawFn, *, role: Role | None = None, deleted: bool | None = N
             draw(st.booleans()) if chosen_role is Role.ADMINISTRATOR and not is_deleted else False
         ),
         created_at=created_at,
-        deleted_at=draw(_later(created_at)) if is_deleted else None,
+        deleted_at=(deleted_at := draw(_later(created_at)) if is_deleted else None),
         credential_version=draw(_credential_versions()),
+        totp_enabled=draw(st.booleans()),
+        erased_at=draw(_optional_later(deleted_at)) if deleted_at is not None else None,
     )
 
 
@@ -509,3 +520,55 @@ def event_queries(draw: st.DrawFn) -> EventQuery:
         after=draw(st.none() | _keys()),
         limit=draw(st.integers(min_value=1, max_value=100)),
     )
+
+
+@st.composite
+def totp_credentials(draw: st.DrawFn, *, user_id: UUID | None = None) -> TotpCredential:
+    """TOTP credentials, pending or confirmed (time steps up to the year 2100 and beyond)."""
+    created_at = draw(utc_datetimes())
+    confirmed_at = draw(_optional_later(created_at))
+    return TotpCredential(
+        user_id=draw(st.uuids()) if user_id is None else user_id,
+        secret=draw(st.builds(b32encode, st.binary(min_size=10, max_size=64))),
+        created_at=created_at,
+        confirmed_at=confirmed_at,
+        last_step=draw(st.integers(0, 2**40)) if confirmed_at is not None else None,
+    )
+
+
+@st.composite
+def totp_recovery_codes(draw: st.DrawFn, *, user_id: UUID | None = None) -> TotpRecoveryCode:
+    """Recovery codes, used or not."""
+    created_at = draw(utc_datetimes())
+    return TotpRecoveryCode(
+        id=draw(st.uuids()),
+        user_id=draw(st.uuids()) if user_id is None else user_id,
+        code_hash=draw(sha256_hex()),
+        created_at=created_at,
+        used_at=draw(_optional_later(created_at)),
+    )
+
+
+_DETAIL_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    single_line_text(100),
+)
+
+
+@st.composite
+def audit_entries(draw: st.DrawFn) -> AuditEntry:
+    """Audit entries with any action, optional actor and target, and small details."""
+    has_target = draw(st.booleans())
+    return AuditEntry(
+        id=draw(st.uuids()),
+        at=draw(utc_datetimes()),
+        actor_id=draw(st.none() | st.uuids()),
+        action=draw(st.sampled_from(AuditAction)),
+        target_type=draw(st.sampled_from(AuditTarget)) if has_target else None,
+        target_id=draw(st.uuids()) if has_target else None,
+        ip=draw(st.none() | st.ip_addresses().map(str)),
+        details=draw(st.dictionaries(single_line_text(20, not_blank=True), _DETAIL_VALUES,
+                                     max_size=5)),
+    )  # fmt: skip

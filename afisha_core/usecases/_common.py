@@ -9,18 +9,25 @@ from typing import TypeVar
 
 from afisha_core._pagination import encode_cursor
 from afisha_core.domain import InstantNotification, OutboxMessage, Page, User
-from afisha_core.errors import Forbidden, ValidationFailed
+from afisha_core.errors import Forbidden, TotpSetupRequired, ValidationFailed
 from afisha_core.ports import UnitOfWork
+from afisha_core.settings import Settings
 from afisha_core.usecases.messages import Message
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
 
 
-def require_admin(actor: User) -> None:
-    """Raise :class:`Forbidden` unless ``actor`` is an administrator."""
+def require_admin(actor: User, settings: Settings | None = None) -> None:
+    """Raise :class:`Forbidden` unless ``actor`` is an administrator.
+
+    With ``settings.require_admin_totp``, an administrator without two-factor login
+    gets :class:`TotpSetupRequired` instead.
+    """
     if not actor.is_admin:
         raise Forbidden
+    if settings is not None and settings.require_admin_totp and not actor.totp_enabled:
+        raise TotpSetupRequired
 
 
 def check_limit(limit: int) -> int:

@@ -13,6 +13,8 @@ from afisha_core._pagination import decode_cursor
 from afisha_core._validation import check_fields
 from afisha_core.domain import (
     MAX_CODE_ATTEMPTS,
+    AuditAction,
+    AuditTarget,
     IssuedRegistration,
     Page,
     ParticipationStatus,
@@ -46,6 +48,7 @@ from afisha_core.settings import Settings
 from afisha_core.tokens import hash_token, tokens_equal
 from afisha_core.usecases import messages
 from afisha_core.usecases._common import check_limit, enqueue_email, make_page, require_admin
+from afisha_core.usecases.audit import record
 from afisha_core.usecases.participation import withdraw
 from afisha_core.usecases.sessions import LoginResult, Principal, open_session
 
@@ -251,7 +254,12 @@ class AccountService:
             return user
 
     async def change_password(
-        self, principal: Principal, current_password: str, new_password: str
+        self,
+        principal: Principal,
+        current_password: str,
+        new_password: str,
+        *,
+        client_address: str | None = None,
     ) -> None:
         """Set a new password after checking the current one; other sessions are revoked.
 
@@ -275,12 +283,24 @@ class AccountService:
             await uow.users.update(
                 attrs.evolve(user, password_hash=new_hash, credential_version=version)
             )
-            await uow.sessions.revoke_all(user.id, now, except_uid=principal.session.uid)
+            revoked = await uow.sessions.revoke_all(user.id, now, except_uid=principal.session.uid)
             if not await uow.sessions.carry_over(principal.session.uid, version):
                 raise NotAuthenticated  # the calling session was revoked meanwhile
+            await record(
+                uow,
+                now,
+                AuditAction.PASSWORD_CHANGED,
+                actor_id=user.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+                details={"sessions_revoked": revoked},
+            )
             await uow.commit()
 
-    async def delete_me(self, principal: Principal, password: str) -> None:
+    async def delete_me(
+        self, principal: Principal, password: str, *, client_address: str | None = None
+    ) -> None:
         """Delete the caller's own account after checking the password.
 
         Soft delete: every session is revoked, spots are given up (and go to the
@@ -292,6 +312,15 @@ class AccountService:
             if not await self.hasher.verify(user.password_hash, password):
                 raise WrongCurrentPassword("The password is wrong.")
             await self._soft_delete(uow, user)
+            await record(
+                uow,
+                self.clock.now(),
+                AuditAction.ACCOUNT_DELETED,
+                actor_id=user.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+            )
             await uow.commit()
 
     # --- administration ----------------------------------------------------------
@@ -306,7 +335,7 @@ class AccountService:
         cursor: str | None = None,
     ) -> Page[User]:
         """A page of live users (administrators only), oldest first."""
-        require_admin(actor)
+        require_admin(actor, self.settings)
         check_limit(limit)
         query = UserQuery(
             text=text or None,
@@ -318,30 +347,54 @@ class AccountService:
             rows = await uow.users.list(query)
         return make_page(rows, limit, lambda u: (u.created_at, u.id))
 
-    async def change_role(self, actor: User, user_id: uuid.UUID, role: Role) -> User:
+    async def change_role(
+        self, actor: User, user_id: uuid.UUID, role: Role, *, client_address: str | None = None
+    ) -> User:
         """Set a user's role (administrators only).
 
         Raises :class:`NotFound` and, for demoting a system user,
         :class:`SystemUserProtected`.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         async with self.uow() as uow:
             user = await self._live_user(uow, user_id, lock=True)
             if user.role is role:
                 return user
             if user.is_system:
                 raise SystemUserProtected
+            old_role = user.role
             user = attrs.evolve(user, role=role)
             await uow.users.update(user)
+            await record(
+                uow,
+                self.clock.now(),
+                AuditAction.USER_ROLE_CHANGED,
+                actor_id=actor.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+                details={"from": old_role.value, "to": role.value},
+            )
             await uow.commit()
             return user
 
-    async def delete_user(self, actor: User, user_id: uuid.UUID) -> None:
+    async def delete_user(
+        self, actor: User, user_id: uuid.UUID, *, client_address: str | None = None
+    ) -> None:
         """Soft-delete a user (administrators only); a system user cannot be deleted."""
-        require_admin(actor)
+        require_admin(actor, self.settings)
         async with self.uow() as uow:
             user = await self._live_user(uow, user_id, lock=True)
             await self._soft_delete(uow, user)
+            await record(
+                uow,
+                self.clock.now(),
+                AuditAction.USER_DELETED,
+                actor_id=actor.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+            )
             await uow.commit()
 
     # --- helpers -----------------------------------------------------------------

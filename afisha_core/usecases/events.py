@@ -13,6 +13,8 @@ import attrs
 from afisha_core._pagination import decode_cursor
 from afisha_core._validation import check_fields
 from afisha_core.domain import (
+    AuditAction,
+    AuditTarget,
     Event,
     EventView,
     Page,
@@ -20,6 +22,7 @@ from afisha_core.domain import (
     ParticipationStatus,
     User,
 )
+from afisha_core.domain.audit import DetailValue
 from afisha_core.errors import (
     CapacityTooLow,
     EventRejected,
@@ -34,6 +37,7 @@ from afisha_core.ports import Clock, EventQuery, ObjectStorage, UnitOfWork, Unit
 from afisha_core.settings import Settings
 from afisha_core.usecases import messages
 from afisha_core.usecases._common import check_limit, make_page, notify, require_admin
+from afisha_core.usecases.audit import record
 from afisha_core.usecases.participation import fill_free_spots
 
 __all__ = ["UNSET", "EventDraft", "EventPatch", "EventService", "Unset"]
@@ -136,9 +140,11 @@ class EventService:
 
     # --- administrators ----------------------------------------------------------
 
-    async def create(self, actor: User, draft: EventDraft) -> EventView:
+    async def create(
+        self, actor: User, draft: EventDraft, *, client_address: str | None = None
+    ) -> EventView:
         """Publish an event (administrators only). Raises :class:`ValidationFailed`."""
-        require_admin(actor)
+        require_admin(actor, self.settings)
         now = self.clock.now()
         event = _validated(
             {
@@ -152,18 +158,26 @@ class EventService:
         )
         async with self.uow() as uow:
             await uow.events.add(event)
+            await _audit(uow, now, AuditAction.EVENT_CREATED, actor, event.id, client_address)
             view = await self._view(uow, event.id, actor)
             await uow.commit()
             return view
 
-    async def update(self, actor: User, event_id: uuid.UUID, patch: EventPatch) -> EventView:
+    async def update(
+        self,
+        actor: User,
+        event_id: uuid.UUID,
+        patch: EventPatch,
+        *,
+        client_address: str | None = None,
+    ) -> EventView:
         """Edit an event (administrators only).
 
         Participants are told when the time or place changes; a new start re-arms the
         reminders; more capacity promotes waiting users. Raises :class:`NotFound`,
         :class:`EventRejected`, :class:`ValidationFailed` and :class:`CapacityTooLow`.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         changes = patch.changes()
         now = self.clock.now()
         async with self.uow() as uow:
@@ -199,19 +213,33 @@ class EventService:
                 for participant in await self._active_participants(uow, event_id):
                     await notify(uow, now, participant.user, message)
             await fill_free_spots(uow, event, now, self.settings)
+            await _audit(
+                uow,
+                now,
+                AuditAction.EVENT_UPDATED,
+                actor,
+                event_id,
+                client_address,
+                {"fields": ",".join(sorted(changes))},
+            )
             view = await self._view(uow, event_id, actor)
             await uow.commit()
             return view
 
     async def reject(
-        self, actor: User, event_id: uuid.UUID, reason: str | None = None
+        self,
+        actor: User,
+        event_id: uuid.UUID,
+        reason: str | None = None,
+        *,
+        client_address: str | None = None,
     ) -> EventView:
         """Cancel an event (administrators only); idempotent.
 
         Everyone participating or waiting gets a notification and an email.
         Raises :class:`NotFound` and :class:`ValidationFailed` for an over-long reason.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         reason = (reason or "").strip() or None
         try:
             check_fields(Event, {"rejection_reason": reason})
@@ -229,12 +257,19 @@ class EventService:
             message = messages.event_cancelled(event, self.settings)
             for participant in await self._active_participants(uow, event_id):
                 await notify(uow, now, participant.user, message)
+            await _audit(uow, now, AuditAction.EVENT_CANCELLED, actor, event_id, client_address)
             view = await self._view(uow, event_id, actor)
             await uow.commit()
             return view
 
     async def set_image(
-        self, actor: User, event_id: uuid.UUID, data: bytes, content_type: str | None = None
+        self,
+        actor: User,
+        event_id: uuid.UUID,
+        data: bytes,
+        content_type: str | None = None,
+        *,
+        client_address: str | None = None,
     ) -> EventView:
         """Store a new picture for the event (administrators only).
 
@@ -243,7 +278,7 @@ class EventService:
         picture is deleted once the new one is in place. Raises :class:`NotFound`,
         :class:`PayloadTooLarge` and :class:`UnsupportedMediaType`.
         """
-        require_admin(actor)
+        require_admin(actor, self.settings)
         if len(data) > self.settings.max_image_bytes:
             raise PayloadTooLarge(
                 f"The image must be at most {self.settings.max_image_bytes} bytes."
@@ -260,7 +295,9 @@ class EventService:
         key = f"events/{event_id}/{uuid.uuid4().hex}.{IMAGE_TYPES[sniffed]}"
         await self.storage.put(key, data, sniffed)
         try:
-            view, old_key = await self._replace_image_key(actor, event_id, key)
+            view, old_key = await self._replace_image_key(
+                actor, event_id, key, sniffed, client_address
+            )
         except BaseException:
             await self.storage.delete(key)
             raise
@@ -281,7 +318,7 @@ class EventService:
         cursor: str | None = None,
     ) -> Page[Participant]:
         """Who signed up (administrators only), in sign-up order."""
-        require_admin(actor)
+        require_admin(actor, self.settings)
         check_limit(limit)
         after = decode_cursor(cursor) if cursor else None
         async with self.uow() as uow:
@@ -295,13 +332,28 @@ class EventService:
         )
 
     async def _replace_image_key(
-        self, actor: User, event_id: uuid.UUID, key: str
+        self,
+        actor: User,
+        event_id: uuid.UUID,
+        key: str,
+        content_type: str,
+        client_address: str | None,
     ) -> tuple[EventView, str | None]:
+        now = self.clock.now()
         async with self.uow() as uow:
             event = await uow.events.get_for_update(event_id)
             if event is None:
                 raise NotFound
-            await uow.events.update(attrs.evolve(event, image_key=key, updated_at=self.clock.now()))
+            await uow.events.update(attrs.evolve(event, image_key=key, updated_at=now))
+            await _audit(
+                uow,
+                now,
+                AuditAction.EVENT_IMAGE_SET,
+                actor,
+                event_id,
+                client_address,
+                {"content_type": content_type},
+            )
             view = await self._view(uow, event_id, actor)
             await uow.commit()
             return view, event.image_key
@@ -410,3 +462,25 @@ class EventService:
                 return found
             last = page[-1].participation
             after = (last.created_at, last.user_id)
+
+
+async def _audit(
+    uow: UnitOfWork,
+    now: datetime,
+    action: AuditAction,
+    actor: User,
+    event_id: uuid.UUID,
+    client_address: str | None,
+    details: dict[str, DetailValue] | None = None,
+) -> None:
+    """Write an administrator's action on an event to the audit log."""
+    await record(
+        uow,
+        now,
+        action,
+        actor_id=actor.id,
+        target=AuditTarget.EVENT,
+        target_id=event_id,
+        client_address=client_address,
+        details=details,
+    )

@@ -7,7 +7,7 @@ import uuid
 
 import attrs
 
-from afisha_core.domain import IssuedLoginRecovery
+from afisha_core.domain import AuditAction, AuditTarget, IssuedLoginRecovery
 from afisha_core.domain import _validators as v
 from afisha_core.domain.passwords import check_password_strength
 from afisha_core.errors import RecoveryTokenInvalid, ValidationFailed
@@ -16,6 +16,7 @@ from afisha_core.settings import Settings
 from afisha_core.tokens import hash_token
 from afisha_core.usecases import messages
 from afisha_core.usecases._common import enqueue_email
+from afisha_core.usecases.audit import record
 
 __all__ = ["RecoveryService"]
 
@@ -80,7 +81,9 @@ class RecoveryService:
             await enqueue_email(uow, now, message, user.email)
             await uow.commit()
 
-    async def complete(self, recovery_token: str, new_password: str) -> None:
+    async def complete(
+        self, recovery_token: str, new_password: str, *, client_address: str | None = None
+    ) -> None:
         """Set a new password with a recovery token; the token is used up.
 
         Every session of the user is revoked, and every other recovery link of the
@@ -112,5 +115,15 @@ class RecoveryService:
                 )
             )
             await uow.recoveries.update(attrs.evolve(recovery, used_at=now))
-            await uow.sessions.revoke_all(user.id, now)
+            revoked = await uow.sessions.revoke_all(user.id, now)
+            await record(
+                uow,
+                now,
+                AuditAction.PASSWORD_RESET,
+                actor_id=user.id,
+                target=AuditTarget.USER,
+                target_id=user.id,
+                client_address=client_address,
+                details={"sessions_revoked": revoked},
+            )
             await uow.commit()

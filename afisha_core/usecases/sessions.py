@@ -10,13 +10,16 @@ from datetime import datetime, timedelta
 import attrs
 
 from afisha_core._pagination import decode_cursor
-from afisha_core.domain import LoginSession, Page, User
+from afisha_core.domain import AuditAction, AuditTarget, LoginSession, Page, User
 from afisha_core.errors import (
+    AfishaError,
     InvalidCredentials,
+    InvalidTotp,
     NotAuthenticated,
     NotFound,
     RateLimited,
     ServiceUnavailable,
+    TotpRequired,
 )
 from afisha_core.ports import (
     Clock,
@@ -29,6 +32,8 @@ from afisha_core.ports import (
 from afisha_core.settings import Settings
 from afisha_core.tokens import hash_token
 from afisha_core.usecases._common import check_limit, make_page
+from afisha_core.usecases._second_factor import accept_second_factor
+from afisha_core.usecases.audit import record
 
 __all__ = ["LoginResult", "Principal", "SessionService", "open_session"]
 
@@ -109,10 +114,11 @@ class SessionService:
         login: str,
         password: str,
         *,
+        totp_code: str | None = None,
         user_agent: str = "",
         client_address: str | None = None,
     ) -> LoginResult:
-        """Log in by email or username.
+        """Log in by email or username (and a one-time code when the account has TOTP).
 
         An unknown user, a deleted user and a wrong password all raise
         :class:`InvalidCredentials` after the same work (a dummy hash is verified when
@@ -122,6 +128,12 @@ class SessionService:
         no password is checked. A successful login clears the per-account counter.
         Only failed logins count against the client address (many people behind one
         office NAT log in all day); the address is refused once it has too many.
+
+        For an account with two-factor login, after the right password:
+        :class:`TotpRequired` without ``totp_code``, :class:`InvalidTotp` for a wrong
+        code or one already used (each attempt counted by the same limits). The code
+        is checked with the user locked, so TOTP turned on meanwhile is never skipped.
+        Every failure but the rate limit and a missing code is written to the audit log.
         """
         dummy_hash = await self._dummy()  # made up front so every path costs the same
         async with self.uow() as uow:
@@ -135,9 +147,8 @@ class SessionService:
         await self._count_attempt(login_key, address_key)
         valid = await self.hasher.verify(user.password_hash if user else dummy_hash, password)
         if user is None or not valid:
-            if address_key:
-                limit = self.settings.login_attempts_per_address
-                await self.limiter.hit(address_key, limit=limit.count, window=limit.window)
+            await self._count_failure(address_key)
+            await self._record_failure(user, "password", client_address)
             raise InvalidCredentials
         new_hash = (
             await self.hasher.hash(password)
@@ -145,6 +156,7 @@ class SessionService:
             else None
         )
         now = self.clock.now()
+        failure: AfishaError | None = None
         async with self.uow() as uow:
             # Locked, and the password must still be the one just verified: a reset or
             # change committed since then wins and this login fails like a wrong password.
@@ -156,24 +168,57 @@ class SessionService:
                 or current.password_hash != user.password_hash
             ):
                 raise InvalidCredentials
-            if new_hash is not None:
-                current = attrs.evolve(current, password_hash=new_hash)
-                await uow.users.update(current)
-            result = await open_session(
-                uow,
-                self.tokens,
-                self.settings,
-                current,
-                now=now,
-                user_agent=user_agent,
-                client_address=client_address,
-            )
-            await uow.commit()
+            if current.totp_enabled:
+                if not totp_code:
+                    raise TotpRequired
+                if not await accept_second_factor(uow, current.id, totp_code, now):
+                    failure = InvalidTotp()
+            if failure is None:
+                if new_hash is not None:
+                    current = attrs.evolve(current, password_hash=new_hash)
+                    await uow.users.update(current)
+                result = await open_session(
+                    uow,
+                    self.tokens,
+                    self.settings,
+                    current,
+                    now=now,
+                    user_agent=user_agent,
+                    client_address=client_address,
+                )
+                await uow.commit()
+        if failure is not None:
+            await self._count_failure(address_key)
+            await self._record_failure(user, "totp", client_address)
+            raise failure
         try:
             await self.limiter.reset(login_key)
         except ServiceUnavailable:  # the session exists: hand it out; the counter expires
             logger.warning("could not reset the login counter %s", login_key, exc_info=True)
         return result
+
+    async def _count_failure(self, address_key: str | None) -> None:
+        """Count a failed login (a wrong password or code) against the client address."""
+        if address_key:
+            limit = self.settings.login_attempts_per_address
+            await self.limiter.hit(address_key, limit=limit.count, window=limit.window)
+
+    async def _record_failure(
+        self, user: User | None, reason: str, client_address: str | None
+    ) -> None:
+        """Write a failed login to the audit log, in its own unit of work (nothing changed)."""
+        async with self.uow() as uow:
+            await record(
+                uow,
+                self.clock.now(),
+                AuditAction.LOGIN_FAILED,
+                actor_id=None,
+                target=AuditTarget.USER if user else None,
+                target_id=user.id if user else None,
+                client_address=client_address,
+                details={"reason": reason},
+            )
+            await uow.commit()
 
     async def authenticate(self, token: str) -> Principal:
         """The caller behind a bearer token.
@@ -220,11 +265,24 @@ class SessionService:
             )
         return make_page(rows, limit, lambda s: (s.created_at, s.uid))
 
-    async def revoke(self, actor: User, uid: uuid.UUID) -> None:
-        """Revoke one of the actor's sessions.
+    async def revoke(
+        self, actor: User, uid: uuid.UUID, *, client_address: str | None = None
+    ) -> None:
+        """Revoke one of the actor's sessions (written to the audit log).
 
         Raises :class:`NotFound` for an unknown, already ended or another user's session.
         """
+        await self._revoke(actor, uid, client_address=client_address, audited=True)
+
+    async def logout(self, principal: Principal) -> None:
+        """Revoke the session the caller used (an ordinary logout: not audited)."""
+        await self._revoke(
+            principal.user, principal.session.uid, client_address=None, audited=False
+        )
+
+    async def _revoke(
+        self, actor: User, uid: uuid.UUID, *, client_address: str | None, audited: bool
+    ) -> None:
         now = self.clock.now()
         async with self.uow() as uow:
             session = await uow.sessions.get(uid)
@@ -232,11 +290,18 @@ class SessionService:
                 raise NotFound
             if not await uow.sessions.revoke(uid, now):
                 raise NotFound  # revoked by someone else meanwhile
+            if audited:
+                await record(
+                    uow,
+                    now,
+                    AuditAction.SESSIONS_REVOKED,
+                    actor_id=actor.id,
+                    target=AuditTarget.SESSION,
+                    target_id=uid,
+                    client_address=client_address,
+                    details={"count": 1},
+                )
             await uow.commit()
-
-    async def logout(self, principal: Principal) -> None:
-        """Revoke the session the caller used."""
-        await self.revoke(principal.user, principal.session.uid)
 
     async def _find(self, uow: UnitOfWork, login: str) -> User | None:
         login = login.strip()

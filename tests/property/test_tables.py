@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from afisha_core.tables import (
+    AUDIT_LOG,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -21,6 +22,8 @@ from afisha_core.tables import (
     REGISTRATIONS,
     SESSIONS,
     TABLES,
+    TOTP_CREDENTIALS,
+    TOTP_RECOVERY_CODES,
     USERS,
     Table,
     ValueCodec,
@@ -41,6 +44,9 @@ STRATEGIES: list[tuple[Table[Any], st.SearchStrategy[Any]]] = [
     (PARTICIPATIONS, s.participations()),
     (NOTIFICATIONS, s.notifications()),
     (OUTBOX, s.outbox_messages()),
+    (TOTP_CREDENTIALS, s.totp_credentials()),
+    (TOTP_RECOVERY_CODES, s.totp_recovery_codes()),
+    (AUDIT_LOG, s.audit_entries()),
 ]
 CODECS: dict[str, ValueCodec] = {
     "sqlite": sqlite_values.CODEC,

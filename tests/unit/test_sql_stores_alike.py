@@ -46,6 +46,9 @@ def test_both_stores_name_their_repositories_alike() -> None:
         "Participations",
         "Notifications",
         "Outbox",
+        "Totp",
+        "Audit",
+        "PersonalData",
     }
     assert _repository_classes("afisha_postgres") == expected
     assert _repository_classes("afisha_sqlite") == expected

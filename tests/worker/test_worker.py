@@ -183,8 +183,9 @@ async def test_a_failing_tick_is_logged_and_the_next_tick_runs(
 ) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
     user, _ = await due_participant(world, starts_in=timedelta(hours=1))
-    # The first two units of work opened are the first of each job's ticks: both fail.
-    flaky = FlakyDatabase(world.db, failures=2, error=error)
+    # The first three units of work opened are the first of each job's ticks (reminders,
+    # mail, erasure): all three fail.
+    flaky = FlakyDatabase(world.db, failures=3, error=error)
     afisha = attrs.evolve(world.afisha, uow=flaky)
 
     async with Worker(afisha, INTERVAL):
@@ -192,8 +193,8 @@ async def test_a_failing_tick_is_logged_and_the_next_tick_runs(
 
     assert [m.to for m in reminders_sent(world)] == [user.email]
     failures = [r for r in caplog.records if r.name == LOGGER and message in r.getMessage()]
-    assert len(failures) == 2
-    assert {r.getMessage().split(":")[0] for r in failures} == {"reminders", "mail"}
+    assert len(failures) == 3
+    assert {r.getMessage().split(":")[0] for r in failures} == {"reminders", "mail", "erasure"}
     assert all(r.levelno == level for r in failures)
     if level == logging.ERROR:
         assert all(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in failures)

@@ -8,7 +8,14 @@ handler parses the request, calls one use case and renders the answer, and is gi
 from __future__ import annotations
 
 from afisha_starlette.endpoints import Endpoint
-from afisha_starlette.routes import accounts, events, notifications, participation, sessions
+from afisha_starlette.routes import (
+    accounts,
+    audit,
+    events,
+    notifications,
+    participation,
+    sessions,
+)
 
 __all__ = ["API_ENDPOINTS"]
 
@@ -19,4 +26,5 @@ API_ENDPOINTS: list[Endpoint] = [
     *events.ENDPOINTS,
     *participation.ENDPOINTS,
     *notifications.ENDPOINTS,
+    *audit.ENDPOINTS,
 ]

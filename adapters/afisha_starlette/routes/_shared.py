@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from afisha_core.domain import User
-from afisha_core.errors import Forbidden, RateLimited
+from afisha_core.errors import Forbidden, RateLimited, TotpSetupRequired
 from afisha_core.usecases import Principal
 from afisha_starlette import schemas as s
 from afisha_starlette.endpoints import QueryParam
@@ -65,6 +65,8 @@ async def admin_of(request: Request, rt: Runtime) -> User:
     user = (await principal_of(request, rt)).user
     if not user.is_admin:
         raise Forbidden
+    if rt.afisha.settings.require_admin_totp and not user.totp_enabled:
+        raise TotpSetupRequired
     return user
 
 

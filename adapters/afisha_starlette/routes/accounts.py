@@ -15,10 +15,13 @@ from afisha_core.errors import (
     RegistrationNotFound,
     SystemUserProtected,
     TooManyAttempts,
+    TotpAlreadyEnabled,
+    TotpNotEnabled,
     UsernameTaken,
     WeakPassword,
     WrongCurrentPassword,
 )
+from afisha_core.usecases.totp import WrongTotp
 from afisha_starlette import schemas as s
 from afisha_starlette.endpoints import Endpoint, QueryParam
 from afisha_starlette.parsing import (
@@ -75,7 +78,9 @@ async def request_password_recovery(request: Request, rt: Runtime) -> Response:
 
 async def complete_password_recovery(request: Request, rt: Runtime) -> Response:
     body: s.RecoveryCompleteIn = await parse_body(request, rt, s.RecoveryCompleteIn)
-    await rt.afisha.recovery.complete(request.path_params["recovery_token"], body.password)
+    await rt.afisha.recovery.complete(
+        request.path_params["recovery_token"], body.password, client_address=client_of(request)[1]
+    )
     return Response(status_code=204)
 
 
@@ -97,14 +102,18 @@ async def update_me(request: Request, rt: Runtime) -> Response:
 async def change_password(request: Request, rt: Runtime) -> Response:
     principal = await principal_of(request, rt)
     body: s.PasswordChangeIn = await parse_body(request, rt, s.PasswordChangeIn)
-    await rt.afisha.accounts.change_password(principal, body.current_password, body.new_password)
+    await rt.afisha.accounts.change_password(
+        principal, body.current_password, body.new_password, client_address=client_of(request)[1]
+    )
     return Response(status_code=204)
 
 
 async def delete_me(request: Request, rt: Runtime) -> Response:
     principal = await principal_of(request, rt)
     body: s.PasswordIn = await parse_body(request, rt, s.PasswordIn)
-    await rt.afisha.accounts.delete_me(principal, body.password)
+    await rt.afisha.accounts.delete_me(
+        principal, body.password, client_address=client_of(request)[1]
+    )
     return Response(status_code=204)
 
 
@@ -124,14 +133,56 @@ async def list_users(request: Request, rt: Runtime) -> Response:
 async def set_user_role(request: Request, rt: Runtime) -> Response:
     admin = await admin_of(request, rt)
     body: s.RolePatchIn = await parse_body(request, rt, s.RolePatchIn)
-    user = await rt.afisha.accounts.change_role(admin, path_uuid(request, "user_id"), body.role)
+    user = await rt.afisha.accounts.change_role(
+        admin, path_uuid(request, "user_id"), body.role, client_address=client_of(request)[1]
+    )
     return render(rt, s.UserOut.of(user))
 
 
 async def delete_user(request: Request, rt: Runtime) -> Response:
     admin = await admin_of(request, rt)
-    await rt.afisha.accounts.delete_user(admin, path_uuid(request, "user_id"))
+    await rt.afisha.accounts.delete_user(
+        admin, path_uuid(request, "user_id"), client_address=client_of(request)[1]
+    )
     return Response(status_code=204)
+
+
+# --- two-factor login and personal data ----------------------------------------------
+
+
+async def totp_enrol(request: Request, rt: Runtime) -> Response:
+    principal = await principal_of(request, rt)
+    body: s.PasswordIn = await parse_body(request, rt, s.PasswordIn)
+    enrolment = await rt.afisha.totp.enrol(
+        principal, body.password, client_address=client_of(request)[1]
+    )
+    out = s.TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+    return render(rt, out, 201)
+
+
+async def totp_confirm(request: Request, rt: Runtime) -> Response:
+    principal = await principal_of(request, rt)
+    body: s.TotpCodeIn = await parse_body(request, rt, s.TotpCodeIn)
+    codes = await rt.afisha.totp.confirm(principal, body.code, client_address=client_of(request)[1])
+    return render(rt, s.RecoveryCodesOut(recovery_codes=codes))
+
+
+async def totp_disable(request: Request, rt: Runtime) -> Response:
+    principal = await principal_of(request, rt)
+    body: s.TotpDisableIn = await parse_body(request, rt, s.TotpDisableIn)
+    await rt.afisha.totp.disable(
+        principal, body.password, body.code, client_address=client_of(request)[1]
+    )
+    return Response(status_code=204)
+
+
+async def export_me(request: Request, rt: Runtime) -> Response:
+    principal = await principal_of(request, rt)
+    data = await rt.afisha.personal_data.export(principal.user)
+    response = render(rt, s.ExportOut.of(data))
+    response.headers["Content-Disposition"] = 'attachment; filename="afisha-export.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 ENDPOINTS: list[Endpoint] = [
@@ -177,4 +228,19 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(method="DELETE", path="/v1/users/{user_id}", handler=delete_user, tag="users",
              summary="Delete a user (soft)", access="admin", status=204,
              errors=(NotFound, SystemUserProtected)),
+    Endpoint(method="POST", path="/v1/users/me/totp", handler=totp_enrol, tag="users",
+             summary="Start two-factor login (TOTP): a secret, pending until confirmed",
+             access="user", body=s.PasswordIn, response=s.TotpEnrolmentOut, status=201,
+             errors=(WrongCurrentPassword, TotpAlreadyEnabled, RateLimited)),
+    Endpoint(method="POST", path="/v1/users/me/totp/confirm", handler=totp_confirm,
+             tag="users", summary="Confirm TOTP with a first code; returns 10 recovery codes",
+             access="user", body=s.TotpCodeIn, response=s.RecoveryCodesOut,
+             errors=(WrongTotp, TotpAlreadyEnabled, TotpNotEnabled, RateLimited)),
+    Endpoint(method="DELETE", path="/v1/users/me/totp", handler=totp_disable, tag="users",
+             summary="Turn two-factor login off (password and a code)", access="user",
+             body=s.TotpDisableIn, status=204,
+             errors=(WrongCurrentPassword, WrongTotp, TotpNotEnabled, RateLimited)),
+    Endpoint(method="GET", path="/v1/users/me/export", handler=export_me, tag="users",
+             summary="Everything stored about the caller, as JSON", access="user",
+             response=s.ExportOut),
 ]  # fmt: skip

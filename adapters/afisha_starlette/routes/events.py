@@ -41,6 +41,7 @@ from afisha_starlette.routes._shared import (
     LIMIT,
     STATUS,
     admin_of,
+    client_of,
     page_of,
     parse_body,
     principal_of,
@@ -78,7 +79,7 @@ async def create_event(request: Request, rt: Runtime) -> Response:
     admin = await admin_of(request, rt)
     # The core's own draft is the request body: one definition of an event's fields.
     draft: EventDraft = await parse_body(request, rt, EventDraft)
-    view = await rt.afisha.events.create(admin, draft)
+    view = await rt.afisha.events.create(admin, draft, client_address=client_of(request)[1])
     return render_event(rt, view, 201)
 
 
@@ -97,14 +98,18 @@ async def update_event(request: Request, rt: Runtime) -> Response:
         raise ValidationFailed.single(nulls[0], "must not be null")
     changes = {k: getattr(body, k) for k in data if k in _PATCHABLE}
     patch = EventPatch(**{k: changes.get(k, UNSET) for k in _PATCHABLE})
-    view = await rt.afisha.events.update(admin, path_uuid(request, "event_id"), patch)
+    view = await rt.afisha.events.update(
+        admin, path_uuid(request, "event_id"), patch, client_address=client_of(request)[1]
+    )
     return render_event(rt, view)
 
 
 async def cancel_event(request: Request, rt: Runtime) -> Response:
     admin = await admin_of(request, rt)
     body: s.RejectIn = await parse_body(request, rt, s.RejectIn, optional=True)
-    view = await rt.afisha.events.reject(admin, path_uuid(request, "event_id"), body.reason)
+    view = await rt.afisha.events.reject(
+        admin, path_uuid(request, "event_id"), body.reason, client_address=client_of(request)[1]
+    )
     return render_event(rt, view)
 
 
@@ -120,7 +125,7 @@ async def set_event_image(request: Request, rt: Runtime) -> Response:
     # application/octet-stream says nothing about the type: the content decides.
     declared = media if media in IMAGE_TYPES else None
     view = await runtime.afisha.events.set_image(
-        admin, path_uuid(request, "event_id"), data, declared
+        admin, path_uuid(request, "event_id"), data, declared, client_address=client_of(request)[1]
     )
     return render_event(rt, view)
 

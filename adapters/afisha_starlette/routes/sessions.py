@@ -36,7 +36,11 @@ async def login(request: Request, rt: Runtime) -> Response:
     body: s.LoginIn = await parse_body(request, rt, s.LoginIn)
     agent, address = client_of(request)
     result = await rt.afisha.sessions.login(
-        body.login, body.password, user_agent=agent, client_address=address
+        body.login,
+        body.password,
+        totp_code=body.totp_code,
+        user_agent=agent,
+        client_address=address,
     )
     return render(rt, login_out(result), 201)
 
@@ -57,7 +61,9 @@ async def logout(request: Request, rt: Runtime) -> Response:
 
 async def revoke_session(request: Request, rt: Runtime) -> Response:
     principal = await principal_of(request, rt)
-    await rt.afisha.sessions.revoke(principal.user, path_uuid(request, "uid"))
+    await rt.afisha.sessions.revoke(
+        principal.user, path_uuid(request, "uid"), client_address=client_of(request)[1]
+    )
     return Response(status_code=204)
 
 

@@ -42,15 +42,17 @@ import attrs
 import pytest
 
 from afisha_core.app import Afisha
-from afisha_core.domain import InstantNotification, IssuedLoginRecovery, Role, User
+from afisha_core.domain import AuditAction, InstantNotification, IssuedLoginRecovery, Role, User
 from afisha_core.errors import (
     EventRejected,
     InvalidCredentials,
+    InvalidTotp,
     NotAuthenticated,
     NotFound,
     RecoveryTokenInvalid,
+    TotpRequired,
 )
-from afisha_core.ports import UnitOfWorkFactory
+from afisha_core.ports import AuditQuery, UnitOfWorkFactory
 from afisha_core.testing.fakes import (
     FakeClock,
     FastPasswordHasher,
@@ -60,7 +62,8 @@ from afisha_core.testing.fakes import (
 )
 from afisha_core.testing.interleave import Outcome, PausingUnitOfWorkFactory, run_interleaved
 from afisha_core.tokens import SecretsTokenGenerator, hash_token
-from afisha_core.usecases import LoginResult, NotificationService
+from afisha_core.totp import b32decode, time_step, totp
+from afisha_core.usecases import LoginResult, NotificationService, Principal, WrongTotp
 from afisha_core.usecases.events import EventDraft, EventPatch
 
 __all__ = ["ConcurrencyContract", "Race"]
@@ -451,6 +454,194 @@ async def leave_vs_reminder_claim(w: _World) -> Race:
     )
 
 
+# --- two-factor login ----------------------------------------------------------------
+
+TOTP_STEP = timedelta(seconds=30)
+
+
+def _app_code(w: _World, secret: str) -> str:
+    """What the user's authenticator app shows at the world's current time."""
+    return totp(b32decode(secret), w.clock.now())
+
+
+async def _totp_user(w: _World) -> tuple[User, str, list[str], Principal]:
+    """A user with TOTP on: the user, the secret, the recovery codes and a live session.
+
+    Time moves one step on afterwards, so the code of the current step is unused.
+    """
+    user = await w.user()
+    principal = await w.afisha.sessions.authenticate((await w.login(user)).token)
+    enrolment = await w.afisha.totp.enrol(principal, OLD_PASSWORD)
+    codes = await w.afisha.totp.confirm(principal, _app_code(w, enrolment.secret))
+    w.clock.advance(TOTP_STEP)
+    return await w.stored(user), enrolment.secret, codes, principal
+
+
+async def totp_confirm_vs_login(w: _World) -> Race:
+    """A login racing the confirmation of TOTP never yields a session without a code."""
+    user = await w.user()
+    me = await w.login(user)
+    principal = await w.afisha.sessions.authenticate(me.token)
+    enrolment = await w.afisha.totp.enrol(principal, OLD_PASSWORD)
+    code = _app_code(w, enrolment.secret)
+
+    async def check(login: Outcome, confirm: Outcome) -> None:
+        _expect(login, TotpRequired)
+        _expect(confirm)
+        assert (await w.stored(user)).totp_enabled
+        if login.ok:  # only if it came first: then confirming ended it
+            await w.assert_dead(login.value.token)
+
+    return Race(
+        lambda: w.login(user),
+        lambda: w.afisha.totp.confirm(principal, code),
+        check,
+    )
+
+
+async def totp_disable_vs_login(w: _World) -> Race:
+    """Disabling sticks, and one code is not accepted by both a login and the disabling."""
+    user, secret, _, principal = await _totp_user(w)
+    code = _app_code(w, secret)
+
+    async def check(login: Outcome, disable: Outcome) -> None:
+        _expect(login, InvalidTotp)
+        _expect(disable, WrongTotp)
+        assert login.ok or disable.ok, "the code was refused by both"
+        stored = await w.stored(user)
+        if disable.ok:
+            assert not stored.totp_enabled, "the disabling was undone"
+            async with w.factory.inner() as uow:
+                assert await uow.totp.get(user.id) is None, "the secret came back"
+        else:
+            assert stored.totp_enabled
+            async with w.factory.inner() as uow:
+                credential = await uow.totp.get(user.id)
+            assert credential is not None
+            assert credential.last_step == time_step(w.clock.now())
+
+    return Race(
+        lambda: _login_with(w, user, code),
+        lambda: w.afisha.totp.disable(principal, OLD_PASSWORD, code),
+        check,
+    )
+
+
+async def totp_code_used_twice(w: _World) -> Race:
+    """Two logins with the same code at once: one gets in, the other is refused."""
+    user, secret, _, _ = await _totp_user(w)
+    code = _app_code(w, secret)
+    return Race(
+        lambda: _login_with(w, user, code),
+        lambda: _login_with(w, user, code),
+        _exactly_one_login,
+    )
+
+
+async def recovery_code_used_twice(w: _World) -> Race:
+    """Two logins with the same recovery code at once: one gets in, the other is refused."""
+    user, _, codes, _ = await _totp_user(w)
+    return Race(
+        lambda: _login_with(w, user, codes[0]),
+        lambda: _login_with(w, user, codes[0]),
+        _exactly_one_login,
+    )
+
+
+async def _login_with(w: _World, user: User, code: str) -> LoginResult:
+    return await w.afisha.sessions.login(user.username, OLD_PASSWORD, totp_code=code)
+
+
+async def _exactly_one_login(a: Outcome, b: Outcome) -> None:
+    _expect(a, InvalidTotp)
+    _expect(b, InvalidTotp)
+    assert [a.ok, b.ok].count(True) == 1, f"{[a.ok, b.ok].count(True)} logins with one code"
+
+
+# --- erasure of deleted accounts ---------------------------------------------------------
+
+
+async def _deleted_long_ago(w: _World) -> tuple[User, LoginResult, Principal]:
+    """A user with a session, deleted by an administrator longer ago than the retention."""
+    user, admin = await w.user(), await w.user(Role.ADMINISTRATOR)
+    me = await w.login(user)
+    principal = await w.afisha.sessions.authenticate(me.token)
+    await w.afisha.accounts.delete_user(admin, user.id)
+    w.clock.advance(w.afisha.settings.deleted_retention + timedelta(minutes=1))
+    return user, me, principal
+
+
+async def _assert_erased(w: _World, user: User) -> None:
+    stored = await w.stored(user)
+    assert stored.erased_at is not None, "not erased"
+    assert (stored.email, stored.username, stored.full_name) != (
+        user.email,
+        user.username,
+        user.full_name,
+    )
+    assert user.email not in (stored.email, stored.username), "the email came back"
+    assert stored.full_name != user.full_name, "the name came back"
+    async with w.factory.inner() as uow:
+        assert list(await uow.personal_data.list_sessions(user.id)) == [], "sessions remain"
+
+
+async def erasure_vs_profile_edit(w: _World) -> Race:
+    """A profile edit in flight when the account is erased never brings a name back."""
+    user, _, principal = await _deleted_long_ago(w)
+
+    async def check(edit: Outcome, erase: Outcome) -> None:
+        _expect(edit, NotFound)
+        _expect(erase)
+        assert erase.value is True
+        await _assert_erased(w, user)
+
+    return Race(
+        lambda: w.afisha.accounts.update_profile(principal.user, full_name="Back Again"),
+        lambda: w.afisha.personal_data.erase_account(user.id),
+        check,
+    )
+
+
+async def erasure_vs_last_seen(w: _World) -> Race:
+    """A request with an old token while the account is erased writes nothing back."""
+    user, me, _ = await _deleted_long_ago(w)
+
+    async def check(seen: Outcome, erase: Outcome) -> None:
+        _expect(seen, NotAuthenticated)
+        _expect(erase)
+        assert not seen.ok, "a deleted account's token worked"
+        await _assert_erased(w, user)
+        await w.assert_dead(me.token)
+
+    return Race(
+        lambda: w.afisha.sessions.authenticate(me.token),
+        lambda: w.afisha.personal_data.erase_account(user.id),
+        check,
+    )
+
+
+async def erasure_by_two_workers(w: _World) -> Race:
+    """Two workers erasing one account: it is erased once, with one audit entry."""
+    user, _, _ = await _deleted_long_ago(w)
+
+    async def check(a: Outcome, b: Outcome) -> None:
+        _expect(a)
+        _expect(b)
+        assert [a.value, b.value].count(True) == 1, "erased twice (or never)"
+        await _assert_erased(w, user)
+        async with w.factory.inner() as uow:
+            entries = await uow.audit.list(
+                AuditQuery(target_id=user.id, action=AuditAction.ACCOUNT_ERASED)
+            )
+        assert len(entries) == 1
+
+    return Race(
+        lambda: w.afisha.personal_data.erase_account(user.id),
+        lambda: w.afisha.personal_data.erase_account(user.id),
+        check,
+    )
+
+
 RACES: dict[str, Callable[[_World], Awaitable[Race]]] = {
     race.__name__: race
     for race in (
@@ -468,6 +659,13 @@ RACES: dict[str, Callable[[_World], Awaitable[Race]]] = {
         image_vs_edit,
         ack_vs_ack_all,
         leave_vs_reminder_claim,
+        totp_confirm_vs_login,
+        totp_disable_vs_login,
+        totp_code_used_twice,
+        recovery_code_used_twice,
+        erasure_vs_profile_edit,
+        erasure_vs_last_seen,
+        erasure_by_two_workers,
     )
 }
 

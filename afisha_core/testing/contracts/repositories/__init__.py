@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import pytest
 
+from afisha_core.testing.contracts.accounts import AccountSecurityContract, PersonalDataContract
 from afisha_core.testing.contracts.repositories._events import EventRepositoryContract
 from afisha_core.testing.contracts.repositories._notifications import NotificationRepositoryContract
 from afisha_core.testing.contracts.repositories._outbox import OutboxRepositoryContract
@@ -56,6 +57,8 @@ class UnitOfWorkContract(
     ReminderClaimContract,
     NotificationRepositoryContract,
     OutboxRepositoryContract,
+    AccountSecurityContract,
+    PersonalDataContract,
 ):
     """Every repository method and every rule of :mod:`afisha_core.ports`.
 
