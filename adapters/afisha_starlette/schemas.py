@@ -389,6 +389,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "role": "USER",
         "is_system": False,
         "created_at": "2026-11-20T09:15:00+00:00",
+        "totp_enabled": False,
     },
     "SessionOut": {
         "uid": _SESSION_ID,
