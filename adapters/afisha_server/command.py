@@ -14,10 +14,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``afisha`` command; return its exit status.
 
     When a package the server needs is not installed (``afisha-server`` without the
-    ``server`` extra), say which one and how to install it, and return 2.
+    ``server`` extra), say which one and how to install it, and return 2: whether it
+    is missing at start or when a command reaches for it (``afisha serve`` needs
+    uvicorn; ``--help`` needs nothing).
     """
     try:
         from afisha_server.cli import main as run  # noqa: PLC0415 - may be missing
+
+        return run(argv)
     except ModuleNotFoundError as exc:
         missing = exc.name or str(exc)
         print(
@@ -26,7 +30,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    return run(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m afisha_server.command`
