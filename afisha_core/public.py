@@ -152,7 +152,6 @@ def _session(session: LoginSession) -> PublicSession:
 @_public.register
 def _event(view: EventView) -> PublicEvent:
     event = view.event
-    capacity = event.max_participants_count
     return PublicEvent(
         id=str(event.id),
         name=event.name,
@@ -163,12 +162,12 @@ def _event(view: EventView) -> PublicEvent:
         timezone=event.timezone,
         location=event.location,
         payment_info=event.payment_info,
-        max_participants_count=capacity,
+        max_participants_count=event.max_participants_count,
         created_at=format_datetime(event.created_at),
         rejected_at=_time(event.rejected_at),
         participants_count=view.participants_count,
         waitlist_count=view.waitlist_count,
-        spots_left=None if capacity is None else max(capacity - view.participants_count, 0),
+        spots_left=view.spots_left,
         my_status=view.my_status.value if view.my_status else None,
     )
 
