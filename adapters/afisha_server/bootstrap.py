@@ -42,6 +42,7 @@ def settings_of(config: ServerConfig) -> Settings:
         session_touch_interval=config.session_touch_interval,
         require_admin_totp=config.require_admin_totp,
         deleted_retention=config.deleted_retention,
+        event_url_template=config.event_url,
     )
 
 

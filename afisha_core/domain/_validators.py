@@ -134,3 +134,12 @@ def timezone_name(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> No
 def normalize_email(value: str) -> str:
     """Canonical form used for storage and lookups: trimmed, lower-cased."""
     return value.strip().lower()
+
+
+_LOCALE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z][a-z]{3})?(_[A-Z]{2}|_[0-9]{3})?$")
+
+
+def locale(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A locale identifier: ``en``, ``ru``, ``pt_BR`` (which ones exist is the catalogues' call)."""
+    if not isinstance(value, str) or not _LOCALE_RE.match(value):
+        raise ValueError(f"{attribute.name} must be a locale such as 'en' or 'ru'")

@@ -209,8 +209,9 @@ class EventService:
                 before.timezone,
             )
             if (moved or event.location != before.location) and not event.is_finished(now):
-                message = messages.event_changed(event, before, self.settings)
                 for participant in await self._active_participants(uow, event_id):
+                    locale = participant.user.locale
+                    message = messages.event_changed(event, before, self.settings, locale)
                     await notify(uow, now, participant.user, message)
             await fill_free_spots(uow, event, now, self.settings)
             await _audit(
@@ -254,8 +255,9 @@ class EventService:
                 return await self._view(uow, event_id, actor)
             event = attrs.evolve(event, rejected_at=now, rejection_reason=reason, updated_at=now)
             await uow.events.update(event)
-            message = messages.event_cancelled(event, self.settings)
             for participant in await self._active_participants(uow, event_id):
+                locale = participant.user.locale
+                message = messages.event_cancelled(event, self.settings, locale)
                 await notify(uow, now, participant.user, message)
             await _audit(uow, now, AuditAction.EVENT_CANCELLED, actor, event_id, client_address)
             view = await self._view(uow, event_id, actor)
