@@ -115,7 +115,7 @@ class WeakPassword(ValidationFailed):
     code = "weak_password"
 
     def __init__(self, message: str, field: str = "password") -> None:
-        super().__init__([FieldError(field, message)], message)
+        super().__init__([FieldError(field, message, "weak_password")], message)
 
 
 class InvalidCredentials(AfishaError):

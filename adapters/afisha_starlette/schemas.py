@@ -354,9 +354,10 @@ class NotificationList:
 
 @attrs.frozen(kw_only=True)
 class FieldProblem:
-    """One invalid field."""
+    """One invalid field: ``code`` is stable, ``message`` is in the caller's language."""
 
     field: str
+    code: str
     message: str
 
 

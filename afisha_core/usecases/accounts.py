@@ -168,7 +168,7 @@ class AccountService:
         :class:`UsernameTaken` when someone else got there first.
         """
         if not _CODE_RE.fullmatch(code):
-            raise ValidationFailed.single("code", "must be 6 digits")
+            raise ValidationFailed.single("code", "must be 6 digits", code="six_digits")
         if not registration_token or len(registration_token) > 256:
             raise RegistrationNotFound
         now = self.clock.now()

@@ -121,7 +121,9 @@ def _validated(values: dict[str, Any], max_duration: timedelta) -> Event:
         and ends_at - starts_at > max_duration
     ):
         raise ValidationFailed.single(
-            "ends_at", f"an event lasts at most {max_duration.days} days after starts_at"
+            "ends_at",
+            f"an event lasts at most {max_duration.days} days after starts_at",
+            code="too_long_event",
         )
     try:
         return Event(**values)
@@ -245,7 +247,8 @@ class EventService:
         try:
             check_fields(Event, {"rejection_reason": reason})
         except ValidationFailed as exc:
-            raise ValidationFailed.single("reason", exc.errors[0].message) from None
+            first = exc.errors[0]
+            raise ValidationFailed.single("reason", first.message, code=first.code) from None
         now = self.clock.now()
         async with self.uow() as uow:
             event = await uow.events.get_for_update(event_id)
@@ -396,11 +399,11 @@ class EventService:
         check_limit(limit)
         for name, value in (("from", starts_from), ("to", starts_before)):
             if value is not None and value.utcoffset() is None:
-                raise ValidationFailed.single(name, "must include a UTC offset")
+                raise ValidationFailed.single(name, "must include a UTC offset", code="no_offset")
         if include_rejected and (viewer is None or not viewer.is_admin):
             raise Forbidden("Only administrators can list cancelled events.")
         if starts_from and starts_before and starts_before <= starts_from:
-            raise ValidationFailed.single("to", "must be after 'from'")
+            raise ValidationFailed.single("to", "must be after 'from'", code="before_start")
         query = EventQuery(
             starts_from=starts_from,
             starts_before=starts_before,

@@ -50,7 +50,9 @@ class RecoveryService:
         locale = locale or self.settings.default_locale
         email = v.normalize_email(email)
         if not v.is_valid_email(email):
-            raise ValidationFailed.single("email", "is not a valid email address")
+            raise ValidationFailed.single(
+                "email", "is not a valid email address", code="invalid_email"
+            )
         limit = self.settings.recoveries_per_email
         result = await self.limiter.hit(
             f"recoveries:email:{email}", limit=limit.count, window=limit.window

@@ -1,0 +1,130 @@
+"""People's language over HTTP: registration, PATCH /v1/users/me, problem documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.http import open_api
+from tests.support.world import World
+
+BAD_REGISTRATION = {
+    "email": "not-an-email",
+    "username": "anna",
+    "full_name": "Anna",
+    "password": "correct horse battery",
+}
+
+
+async def _register_and_confirm(api: Any, headers: dict[str, str], **extra: str) -> dict[str, Any]:
+    email = f"{extra.pop('name', 'anna')}@example.org"
+    body = {
+        "email": email,
+        "username": email.split("@", maxsplit=1)[0],
+        "full_name": "Анна",
+        "password": "correct horse battery",
+        **extra,
+    }
+    started = await api.client.post("/v1/registrations", json=body, headers=headers)
+    assert started.status_code == 202, started.text
+    token = started.json()["registration_token"]
+    code = await api.code_for(email)
+    confirmed = await api.client.post(f"/v1/registrations/{token}/confirm", json={"code": code})
+    assert confirmed.status_code == 201, confirmed.text
+    result: dict[str, Any] = confirmed.json()
+    return result
+
+
+async def test_accept_language_sets_the_new_users_language(world: World) -> None:
+    async with open_api(world) as api:
+        login = await _register_and_confirm(api, {"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        me = await api.client.get("/v1/users/me", headers=auth)
+        assert me.json()["locale"] == "ru"
+        assert world.mailer.sent[-1].subject == "Код подтверждения Afisha"
+
+
+async def test_the_body_wins_over_accept_language(world: World) -> None:
+    async with open_api(world) as api:
+        login = await _register_and_confirm(api, {"Accept-Language": "ru"}, locale="en")
+        assert login["user"]["locale"] == "en"
+
+
+async def test_without_either_the_default_is_english(world: World) -> None:
+    async with open_api(world) as api:
+        login = await _register_and_confirm(api, {})
+        assert login["user"]["locale"] == "en"
+
+
+async def test_patch_me_changes_the_language_and_refuses_unknown_ones(world: World) -> None:
+    async with open_api(world) as api:
+        login = await _register_and_confirm(api, {})
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        changed = await api.client.patch("/v1/users/me", json={"locale": "ru"}, headers=auth)
+        assert changed.status_code == 200
+        assert changed.json()["locale"] == "ru"
+        refused = await api.client.patch("/v1/users/me", json={"locale": "xx"}, headers=auth)
+        assert refused.status_code == 422
+        # The caller is now a Russian reader: the problem is in Russian.
+        assert refused.headers["content-language"] == "ru"
+        (error,) = refused.json()["errors"]
+        assert error["field"] == "locale"
+        assert error["code"] == "unsupported_locale"
+        assert error["message"] == "Поле «locale»: этот язык не поддерживается"
+
+
+async def test_a_422_is_russian_for_a_russian_caller_with_the_same_codes(world: World) -> None:
+    async with open_api(world) as api:
+        en = await api.client.post("/v1/registrations", json=BAD_REGISTRATION)
+        ru = await api.client.post(
+            "/v1/registrations", json=BAD_REGISTRATION, headers={"Accept-Language": "ru"}
+        )
+    assert en.status_code == ru.status_code == 422
+    assert en.headers["content-language"] == "en"
+    assert ru.headers["content-language"] == "ru"
+    assert en.json()["code"] == ru.json()["code"] == "validation_error"
+    assert ru.json()["detail"] == "Данные не прошли проверку."
+    assert en.json()["errors"] == [
+        {"field": "email", "code": "invalid_email", "message": "email is not a valid email address"}
+    ]
+    assert ru.json()["errors"] == [
+        {
+            "field": "email",
+            "code": "invalid_email",
+            "message": "Поле «email»: некорректный адрес электронной почты",
+        }
+    ]
+
+
+async def test_an_ends_at_before_starts_at_has_the_before_start_code(world: World) -> None:
+    async with open_api(world) as api:
+        admin = await api.admin()
+        body = {
+            "name": "Вечер",
+            "starts_at": "2030-01-01T19:00:00+03:00",
+            "ends_at": "2030-01-01T18:00:00+03:00",
+        }
+        # An authenticated caller reads their own language, whatever the header says.
+        await api.client.patch("/v1/users/me", json={"locale": "ru"}, headers=admin.headers)
+        answer = await api.client.post(
+            "/v1/events", json=body, headers={**admin.headers, "Accept-Language": "en"}
+        )
+    assert answer.status_code == 422
+    assert {"field": "ends_at", "code": "before_start"}.items() <= answer.json()["errors"][
+        0
+    ].items()
+    assert answer.json()["errors"][0]["message"] == (
+        "Поле «ends_at»: окончание должно быть позже начала"
+    )
+
+
+async def test_other_problems_follow_the_callers_language(world: World) -> None:
+    async with open_api(world) as api:
+        missing = await api.client.get(
+            "/v1/events/00000000-0000-0000-0000-000000000000", headers={"Accept-Language": "ru"}
+        )
+        unrouted = await api.client.get("/v1/nowhere", headers={"Accept-Language": "ru"})
+    assert missing.status_code == unrouted.status_code == 404
+    assert missing.json()["code"] == "not_found"
+    assert missing.json()["detail"] == "Не найдено."
+    assert unrouted.json()["detail"] == "Не найдено."
+    assert missing.headers["content-language"] == "ru"
