@@ -187,7 +187,9 @@ def _errors_for(raw: dict[str, Any], cls: type[Any]) -> list[FieldError]:
 def test_event_ending_before_it_starts_is_rejected(event: Event, earlier: timedelta) -> None:
     raw = CONVERTER.unstructure(event)
     raw["ends_at"] = CONVERTER.unstructure(event.starts_at - earlier)
-    assert _errors_for(raw, Event) == [FieldError("ends_at", "ends_at must be after starts_at", "before_start")]
+    assert _errors_for(raw, Event) == [
+        FieldError("ends_at", "ends_at must be after starts_at", "before_start")
+    ]
 
 
 @given(afs.users())
@@ -240,7 +242,9 @@ def test_deep_paths_are_named(view: EventView) -> None:
     errors = _errors_for(raw, EventView)
     assert {e.field for e in errors} == {"event.id"}  # fields are structured before validators
     raw["event"]["id"] = CONVERTER.unstructure(view.event.id)
-    assert _errors_for(raw, EventView) == [FieldError("event.name", "name must not be empty", "blank")]
+    assert _errors_for(raw, EventView) == [
+        FieldError("event.name", "name must not be empty", "blank")
+    ]
 
 
 def test_structuring_is_strict_about_primitive_types() -> None:
