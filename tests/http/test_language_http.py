@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from tests.support.http import open_api
@@ -128,3 +129,36 @@ async def test_other_problems_follow_the_callers_language(world: World) -> None:
     assert missing.json()["detail"] == "Не найдено."
     assert unrouted.json()["detail"] == "Не найдено."
     assert missing.headers["content-language"] == "ru"
+
+
+async def test_the_pages_are_in_the_readers_language(world: World) -> None:
+    async with open_api(world) as api:
+        admin = await api.admin()
+        event = await api.create_event(
+            admin,
+            name="Джазовый вечер",
+            starts_in=timedelta(days=2),
+            max_participants_count=5,
+            timezone="Europe/Moscow",
+        )
+        (guest,) = await api.users(1)
+        await api.join(guest, event["id"])
+        ru_home = await api.client.get("/", headers={"Accept-Language": "ru"})
+        en_home = await api.client.get("/?lang=en", headers={"Accept-Language": "ru"})
+        ru_page = await api.client.get(f"/events/{event['id']}?lang=ru")
+        await api.client.post(f"/v1/events/{event['id']}/reject", json={}, headers=admin.headers)
+        cancelled = await api.client.get(
+            f"/events/{event['id']}", headers={"Accept-Language": "ru"}
+        )
+    assert ru_home.status_code == en_home.status_code == 200
+    assert ru_home.headers["content-language"] == "ru"
+    assert "Afisha: ближайшие мероприятия" in ru_home.text
+    assert f'href="/events/{event["id"]}"' in ru_home.text
+    assert "Afisha: upcoming events" in en_home.text
+    assert en_home.headers["content-language"] == "en"
+    assert ru_page.status_code == 200
+    assert "осталось 4 места из 5" in ru_page.text
+    assert "Добавить в календарь (.ics)" in ru_page.text
+    assert '<html lang="ru">' in ru_page.text
+    assert cancelled.status_code == 200
+    assert "Мероприятие отменено" in cancelled.text

@@ -92,13 +92,17 @@ def test_every_id_used_exists_in_every_language_and_none_is_unused(locale: str) 
 
 @pytest.mark.parametrize("locale", [loc for loc in SHIPPED_LOCALES if loc != "en"])
 def test_placeholders_match_english(locale: str) -> None:
-    english = {m.id: m.string for m in _catalogue("en") if m.id}
+    english: dict[object, tuple[str, ...]] = {
+        m.id: tuple(map(str, m.string)) if isinstance(m.string, (tuple, list)) else (str(m.string),)
+        for m in _catalogue("en")
+        if m.id
+    }
     for message in _catalogue(locale):
         if not message.id:
             continue
-        theirs = message.string if isinstance(message.string, tuple) else (message.string,)
-        ours_raw = english[message.id]
-        ours = ours_raw if isinstance(ours_raw, tuple) else (ours_raw,)
+        raw = message.string
+        theirs = tuple(map(str, raw)) if isinstance(raw, (tuple, list)) else (str(raw or ""),)
+        ours = english[message.id]
         expected = set().union(*(_placeholders(t) for t in ours))
         for text in theirs:
             assert text, f"{locale}: {message.id} is not translated"

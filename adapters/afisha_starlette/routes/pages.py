@@ -1,4 +1,8 @@
-"""The pages for people, outside ``/v1``: an event's page and the recovery form."""
+"""The pages for people, outside ``/v1``: upcoming events, an event's page, the recovery form.
+
+Each is in the reader's language: ``?lang=``, else ``Accept-Language``, else the
+deployment default; the answer carries ``Content-Language``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from afisha_starlette.docs_page import (
     RECOVERY_HTML,
 )
 from afisha_starlette.endpoints import Endpoint
-from afisha_starlette.pages import event_page_html
+from afisha_starlette.language import reader_locale, texts
+from afisha_starlette.pages import event_page_html, home_page_html
 from afisha_starlette.parsing import path_uuid
 from afisha_starlette.runtime import Runtime
 
@@ -22,15 +27,43 @@ async def recovery_page(_request: Request, rt: Runtime) -> Response:
     return HTMLResponse(RECOVERY_HTML, headers={"Referrer-Policy": "no-referrer"})
 
 
+def _html(body: str, locale: str) -> HTMLResponse:
+    return HTMLResponse(body, headers={"Content-Language": locale.replace("_", "-")})
+
+
 async def event_page(request: Request, rt: Runtime) -> Response:
     """The page about an event that links for people point at (a cancelled one too)."""
-    runtime = rt
-    view = await runtime.afisha.events.get(None, path_uuid(request, "event_id"))
+    view = await rt.afisha.events.get(None, path_uuid(request, "event_id"))
     calendar_url = f"{request.scope.get('root_path', '')}/v1/events/{view.event.id}/calendar.ics"
-    return HTMLResponse(event_page_html(view, calendar_url=calendar_url))
+    locale = reader_locale(request, rt)
+    page = event_page_html(
+        view,
+        calendar_url=calendar_url,
+        locale=locale,
+        texts=texts(rt),
+        brand=rt.afisha.settings.brand,
+    )
+    return _html(page, locale)
+
+
+async def home_page(request: Request, rt: Runtime) -> Response:
+    """The front page: the upcoming events, each linking to its page."""
+    events = await rt.afisha.events.list_events(None, limit=50)
+    locale = reader_locale(request, rt)
+    page = home_page_html(
+        events.items,
+        event_url=f"{request.scope.get('root_path', '')}/events/",
+        locale=locale,
+        texts=texts(rt),
+        brand=rt.afisha.settings.brand,
+    )
+    return _html(page, locale)
 
 
 PAGES: list[Endpoint] = [
+    Endpoint(method="GET", path="/", handler=home_page, tag="pages",
+             summary="The front page: upcoming events (HTML, in the reader's language)",
+             response_media=("text/html",)),
     Endpoint(method="GET", path="/password-recovery/{recovery_token}", handler=recovery_page,
              tag="pages", summary="The page recovery emails link to (HTML form)",
              response_media=("text/html",), uses_services=False),
