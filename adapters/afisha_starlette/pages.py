@@ -14,7 +14,7 @@ from html import escape
 from afisha_core.domain import EventView
 from afisha_core.i18n import Translator, format_period, translator
 
-__all__ = ["event_page_html", "home_page_html"]
+__all__ = ["event_page_html", "home_page_html", "recovery_page_html"]
 
 _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;"
@@ -113,3 +113,33 @@ def home_page_html(
         )
         items = f"<ul>{entries}</ul>"
     return _page(locale, title, f"<h1>{escape(title)}</h1>\n{items}")
+
+
+def recovery_page_html(
+    *,
+    locale: str = "en",
+    texts: Translator | None = None,
+    brand: str = "Afisha",
+    error: str | None = None,
+    done: bool = False,
+) -> str:
+    """The page a recovery link opens: a plain form posted back to the same URL.
+
+    ``error`` is shown above the form (a weak password, an expired link); ``done``
+    replaces the form by the confirmation. No JavaScript is needed.
+    """
+    t = texts or translator()
+    title = t.gettext(locale, "page.recovery.title")
+    if done:
+        body = f'<p role="status">{escape(t.gettext(locale, "page.recovery.done"))}</p>'
+    else:
+        shown = f'<p role="alert" class="cancelled">{escape(error)}</p>' if error else ""
+        label = escape(t.gettext(locale, "page.recovery.label"))
+        button = escape(t.gettext(locale, "page.recovery.submit"))
+        body = (
+            f'{shown}<form method="post"><label>{label}<br>'
+            '<input name="password" type="password" autocomplete="new-password" '
+            'minlength="8" required></label><br>'
+            f'<button type="submit">{button}</button></form>'
+        )
+    return _page(locale, f"{title} - {brand}", f"<h1>{escape(title)}</h1>\n{body}")

@@ -162,3 +162,37 @@ async def test_the_pages_are_in_the_readers_language(world: World) -> None:
     assert '<html lang="ru">' in ru_page.text
     assert cancelled.status_code == 200
     assert "Мероприятие отменено" in cancelled.text
+
+
+async def test_the_recovery_page_works_without_javascript_in_russian(world: World) -> None:
+    async with open_api(world) as api:
+        login = await _register_and_confirm(api, {"Accept-Language": "ru"}, name="vera")
+        await api.client.post("/v1/password-recovery", json={"email": "vera@example.org"})
+        await world.deliver()
+        mail = world.mailer.sent[-1]
+        assert mail.subject == "Восстановление пароля Afisha"
+        link = next(line for line in mail.text.splitlines() if "/password-recovery/" in line)
+        path = link[link.index("/password-recovery/") :]
+        page = await api.client.get(path, headers={"Accept-Language": "ru"})
+        assert page.status_code == 200
+        assert "<script" not in page.text
+        assert '<form method="post">' in page.text
+        assert "Новый пароль (не короче 8 символов)" in page.text
+        weak = await api.client.post(
+            path, data={"password": "short"}, headers={"Accept-Language": "ru"}
+        )
+        assert weak.status_code == 422
+        assert "Пароль слишком простой." in weak.text
+        done = await api.client.post(
+            path, data={"password": "a much better password"}, headers={"Accept-Language": "ru"}
+        )
+        assert done.status_code == 200
+        assert "Готово: войдите с новым паролем." in done.text
+        again = await api.client.post(path, data={"password": "another good password"})
+        assert again.status_code == 404
+        assert "The recovery link is invalid or has expired." in again.text
+        relog = await api.client.post(
+            "/v1/sessions", json={"login": "vera", "password": "a much better password"}
+        )
+        assert relog.status_code == 201, relog.text
+        assert login["user"]["locale"] == "ru"
