@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -196,3 +197,40 @@ async def test_the_recovery_page_works_without_javascript_in_russian(world: Worl
         )
         assert relog.status_code == 201, relog.text
         assert login["user"]["locale"] == "ru"
+
+
+async def test_every_link_in_every_email_opens_a_page_for_people(world: World) -> None:
+    async with open_api(world) as api:
+        admin = await api.admin()
+        (guest,) = await api.users(1)
+        event = await api.create_event(admin, starts_in=timedelta(hours=3))
+        await api.join(guest, event["id"])
+        # account_exists (home link), recovery for no account (home link), recovery link
+        again = {
+            "email": guest.email,
+            "username": "other",
+            "full_name": "X",
+            "password": "correct horse battery",
+        }
+        await api.client.post("/v1/registrations", json=again)
+        await api.client.post("/v1/password-recovery", json={"email": "nobody@example.org"})
+        await api.client.post("/v1/password-recovery", json={"email": guest.email})
+        # event changed, reminder, cancelled (event links)
+        await api.client.patch(
+            f"/v1/events/{event['id']}", json={"location": "Hall 2"}, headers=admin.headers
+        )
+        await world.afisha.reminders.send_due()
+        await api.client.post(f"/v1/events/{event['id']}/reject", json={}, headers=admin.headers)
+        await world.deliver()
+        links = {
+            url
+            for mail in world.mailer.sent
+            for url in re.findall(r"https?://[^\s\"<>]+", mail.text + (mail.html or ""))
+        }
+        kinds = {url.split("/")[3] for url in links}
+        assert kinds >= {"", "events", "password-recovery"}
+        for url in links:
+            path = "/" + url.split("/", 3)[3]
+            page = await api.client.get(path, headers={"Accept-Language": "ru"})
+            assert page.status_code == 200, (url, page.text[:200])
+            assert page.headers["content-type"].startswith("text/html"), url
