@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from afisha_core.errors import (
     AfishaError,
+    InvalidCode,
     NotAuthenticated,
     RateLimited,
     ServiceUnavailable,
@@ -137,6 +138,8 @@ def error_response(exc: AfishaError, request: Request | None = None) -> ProblemR
         headers["Retry-After"] = _retry_after(exc.retry_after)
         logger.warning("backing service unavailable: %s: %s", exc.service, exc.detail)
     detail = _translated(t, locale, f"problem.{exc.code}", exc.detail)
+    if isinstance(exc, InvalidCode) and locale != DEFAULT_LOCALE:
+        detail = t.ngettext(locale, "problem.invalid_code.attempts_left", exc.attempts_left)
     if isinstance(exc, ValidationFailed):
         errors = [
             {

@@ -234,3 +234,27 @@ async def test_every_link_in_every_email_opens_a_page_for_people(world: World) -
             page = await api.client.get(path, headers={"Accept-Language": "ru"})
             assert page.status_code == 200, (url, page.text[:200])
             assert page.headers["content-type"].startswith("text/html"), url
+
+
+async def test_a_wrong_code_counts_attempts_in_russian(world: World) -> None:
+    async with open_api(world) as api:
+        body = {
+            "email": "ivan@example.org",
+            "username": "ivan",
+            "full_name": "Иван",
+            "password": "correct horse battery",
+        }
+        started = await api.client.post(
+            "/v1/registrations", json=body, headers={"Accept-Language": "ru"}
+        )
+        token = started.json()["registration_token"]
+        code = await api.code_for("ivan@example.org")
+        wrong = "000000" if code != "000000" else "111111"
+        answer = await api.client.post(
+            f"/v1/registrations/{token}/confirm",
+            json={"code": wrong},
+            headers={"Accept-Language": "ru"},
+        )
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "invalid_code"
+    assert answer.json()["detail"] == "Неверный код подтверждения; осталось 4 попытки."
