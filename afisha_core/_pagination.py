@@ -63,4 +63,4 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 
 
 def _invalid() -> ValidationFailed:
-    return ValidationFailed.single("cursor", "is not a valid cursor")
+    return ValidationFailed.single("cursor", "is not a valid cursor", code="invalid_cursor")

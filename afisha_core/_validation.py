@@ -9,7 +9,15 @@ import attrs
 
 from afisha_core.errors import FieldError, ValidationFailed
 
-__all__ = ["check_fields"]
+__all__ = ["check_fields", "error_code"]
+
+
+def error_code(exc: BaseException) -> str:
+    """The stable code of a validator's error: its own, else ``wrong_type``/``invalid``."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        return code
+    return "wrong_type" if isinstance(exc, TypeError) else "invalid"
 
 
 def check_fields(cls: type[Any], values: dict[str, Any]) -> None:
@@ -27,6 +35,6 @@ def check_fields(cls: type[Any], values: dict[str, Any]) -> None:
         try:
             field.validator(namespace, field, values[field.name])
         except (ValueError, TypeError, AttributeError) as exc:
-            errors.append(FieldError(field.name, str(exc)))
+            errors.append(FieldError(field.name, str(exc), error_code(exc)))
     if errors:
         raise ValidationFailed(errors)

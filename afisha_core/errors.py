@@ -62,26 +62,32 @@ class AfishaError(Exception):
 
 
 class FieldError:
-    """One field that failed validation, with a human-readable message."""
+    """One field that failed validation: a human-readable message and a stable ``code``.
 
-    __slots__ = ("field", "message")
+    ``code`` (``"required"``, ``"too_long"``, ``"before_start"``, ...) never changes with
+    the language; ``message`` is the English text (adapters translate it by ``code``).
+    """
 
-    def __init__(self, field: str, message: str) -> None:
+    __slots__ = ("code", "field", "message")
+
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
         self.field = field
         self.message = message
+        self.code = code
 
     def __repr__(self) -> str:
-        return f"FieldError({self.field!r}, {self.message!r})"
+        return f"FieldError({self.field!r}, {self.message!r}, {self.code!r})"
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, FieldError)
             and other.field == self.field
             and other.message == self.message
+            and other.code == self.code
         )
 
     def __hash__(self) -> int:
-        return hash((self.field, self.message))
+        return hash((self.field, self.message, self.code))
 
 
 class ValidationFailed(AfishaError):
@@ -98,9 +104,9 @@ class ValidationFailed(AfishaError):
         super().__init__(detail)
 
     @classmethod
-    def single(cls, field: str, message: str) -> ValidationFailed:
+    def single(cls, field: str, message: str, *, code: str = "invalid") -> ValidationFailed:
         """Build the error for one field."""
-        return cls([FieldError(field, message)])
+        return cls([FieldError(field, message, code)])
 
 
 class WeakPassword(ValidationFailed):
@@ -109,7 +115,7 @@ class WeakPassword(ValidationFailed):
     code = "weak_password"
 
     def __init__(self, message: str, field: str = "password") -> None:
-        super().__init__([FieldError(field, message)], message)
+        super().__init__([FieldError(field, message, "weak_password")], message)
 
 
 class InvalidCredentials(AfishaError):

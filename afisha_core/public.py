@@ -62,6 +62,7 @@ class PublicUser:
     role: str
     is_system: bool
     created_at: str
+    locale: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -135,6 +136,7 @@ def _user(user: User) -> PublicUser:
         role=user.role.value,
         is_system=user.is_system,
         created_at=format_datetime(user.created_at),
+        locale=user.locale,
     )
 
 

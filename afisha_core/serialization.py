@@ -38,6 +38,7 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
+from afisha_core._validation import error_code
 from afisha_core.errors import FieldError, ValidationFailed
 
 __all__ = ["field_errors", "format_datetime", "make_converter", "parse_datetime"]
@@ -333,11 +334,20 @@ def _walk(exc: BaseException, path: str) -> list[FieldError]:
             errors.extend(_walk(sub, path))
     elif isinstance(exc, ForbiddenExtraKeysError):
         errors.extend(
-            FieldError(_join(path, key), "unknown field") for key in sorted(exc.extra_fields)
+            FieldError(_join(path, key), "unknown field", "unknown_field")
+            for key in sorted(exc.extra_fields)
         )
     else:
-        errors.append(FieldError(path or "$", _message(exc)))
+        errors.append(FieldError(path or "$", _message(exc), _code(exc)))
     return errors
+
+
+def _code(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return "required"
+    if isinstance(exc, ValueError) and str(exc).startswith(("Too many values", "Not enough")):
+        return "wrong_length"
+    return error_code(exc)
 
 
 def _message(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 import attrs
@@ -24,6 +25,10 @@ class Limit:
 
 def _strip_slash(value: object) -> str:
     return str(value).rstrip("/")
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in values)
 
 
 def _public_url(_inst: object, _attribute: object, value: str) -> None:
@@ -72,14 +77,40 @@ class Settings:
     recovery_path: str = "/password-recovery/{token}"
     event_path: str = "/events/{event_id}"
     calendar_path: str = "/v1/events/{event_id}/calendar.ics"
+    home_path: str = "/"
+    event_url_template: str | None = None
+    """The operator's own event page, e.g. ``https://example.org/e/{id}`` (``{id}``,
+    ``{event_id}`` and ``{public_url}`` are filled in); ``None``: the bundled page."""
+    recovery_url_template: str | None = None
+    """The operator's own recovery page (``{token}`` and ``{public_url}`` filled in);
+    ``None``: the bundled page."""
+    home_url: str | None = None
+    """The operator's own front page; ``None``: the bundled page of upcoming events."""
+    default_locale: str = "en"
+    """The language of a person whose language is not known (``AFISHA_LOCALE``)."""
+    locale_dirs: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    """An embedder's catalogue directories (``<dir>/<locale>/LC_MESSAGES/afisha.po``):
+    their messages override the shipped ones, and a new ``<locale>`` adds a language."""
+    brand: str = "Afisha"
+    """The operator's name, shown in emails and pages."""
 
     def recovery_url(self, token: str) -> str:
         """The link mailed for password recovery."""
+        if self.recovery_url_template:
+            return self.recovery_url_template.format(public_url=self.public_url, token=token)
         return self.public_url + self.recovery_path.format(token=token)
 
     def event_url(self, event_id: object) -> str:
-        """The link to an event."""
+        """The link to an event, meant for a person (a page, never JSON)."""
+        if self.event_url_template:
+            return self.event_url_template.format(
+                public_url=self.public_url, id=event_id, event_id=event_id
+            )
         return self.public_url + self.event_path.format(event_id=event_id)
+
+    def home_link(self) -> str:
+        """The link to the front page (upcoming events)."""
+        return self.home_url or self.public_url + self.home_path
 
     def calendar_url(self, event_id: object) -> str:
         """The link to an event's calendar file."""

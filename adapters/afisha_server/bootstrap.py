@@ -42,6 +42,12 @@ def settings_of(config: ServerConfig) -> Settings:
         session_touch_interval=config.session_touch_interval,
         require_admin_totp=config.require_admin_totp,
         deleted_retention=config.deleted_retention,
+        event_url_template=config.event_url,
+        recovery_url_template=config.recovery_url,
+        home_url=config.home_url.format(public_url=config.public_url),
+        default_locale=config.locale,
+        locale_dirs=(config.locale_dir,) if config.locale_dir else (),
+        brand=config.brand,
     )
 
 

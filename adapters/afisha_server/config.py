@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
+from afisha_core.i18n import translator
 from afisha_server.logs import LOG_FORMATS, redact_url
 
 __all__ = ["ConfigError", "ServerConfig", "parse_duration"]
@@ -78,6 +81,16 @@ class ServerConfig:
     db_pool_size: int = 10
     #: The page about an event that links for people point at (``AFISHA_EVENT_URL``).
     event_url: str = "{public_url}/events/{id}"
+    #: The page a recovery link opens (``AFISHA_RECOVERY_URL``); ``{token}`` is filled in.
+    recovery_url: str = "{public_url}/password-recovery/{token}"
+    #: The front page "open Afisha" links point at (``AFISHA_HOME_URL``).
+    home_url: str = "{public_url}/"
+    #: The language of a person whose language is not known (``AFISHA_LOCALE``).
+    locale: str = "en"
+    #: An embedder's catalogue directory (``AFISHA_LOCALE_DIR``): overrides and new languages.
+    locale_dir: str | None = None
+    #: The operator's name in emails and pages (``AFISHA_BRAND``).
+    brand: str = "Afisha"
     public_url_given: bool = False
     log_format: str = "text"
     metrics_token: str | None = None
@@ -197,7 +210,46 @@ class ServerConfig:
             require_admin_totp=require_totp in ("true", "1", "yes"),
             deleted_retention=duration("AFISHA_DELETED_RETENTION", defaults.deleted_retention),
             event_url=event_url or defaults.event_url,
+            **_language_and_links(get, defaults),
         )
+
+
+def _language_and_links(get: Callable[[str], str | None], defaults: ServerConfig) -> dict[str, Any]:
+    """``AFISHA_RECOVERY_URL``, ``AFISHA_HOME_URL``, ``AFISHA_LOCALE(_DIR)``, ``AFISHA_BRAND``."""
+    recovery_url = get("AFISHA_RECOVERY_URL")
+    if recovery_url is not None:
+        _check_template("AFISHA_RECOVERY_URL", recovery_url, "token")
+    home_url = get("AFISHA_HOME_URL")
+    if home_url is not None:
+        _check_template("AFISHA_HOME_URL", home_url, None)
+    locale_dir = get("AFISHA_LOCALE_DIR")
+    if locale_dir is not None and not Path(locale_dir).is_dir():
+        raise ConfigError(f"AFISHA_LOCALE_DIR={locale_dir!r}: no such directory")
+    locale = get("AFISHA_LOCALE") or defaults.locale
+    known = translator([locale_dir] if locale_dir else []).locales
+    if locale not in known:
+        raise ConfigError(f"AFISHA_LOCALE={locale!r}: give one of {', '.join(known)}")
+    return {
+        "recovery_url": recovery_url or defaults.recovery_url,
+        "home_url": home_url or defaults.home_url,
+        "locale": locale,
+        "locale_dir": locale_dir,
+        "brand": get("AFISHA_BRAND") or defaults.brand,
+    }
+
+
+def _check_template(name: str, template: str, placeholder: str | None) -> None:
+    """A link template fills ``{public_url}`` (and ``placeholder``) into an http(s) URL."""
+    values = {"public_url": "http://example.org"}
+    if placeholder:
+        values[placeholder] = "x"
+    try:
+        filled = template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(f"{name}={template!r}: only {sorted(values)} may be filled in") from None
+    needs = "{" + placeholder + "}" if placeholder else ""
+    if needs not in template or urlsplit(filled).scheme not in ("http", "https"):
+        raise ConfigError(f"{name}={template!r}: give an http(s) URL {needs}".rstrip())
 
 
 def _check_event_url(template: str) -> None:

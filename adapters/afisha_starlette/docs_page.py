@@ -12,7 +12,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-__all__ = ["DOCS_ASSETS", "DOCS_INIT_JS", "RECOVERY_HTML", "docs_html", "swagger_ui_folder"]
+__all__ = ["DOCS_ASSETS", "DOCS_INIT_JS", "docs_html", "swagger_ui_folder"]
 
 #: The Swagger UI files the page loads, with their media types.
 DOCS_ASSETS = {
@@ -70,33 +70,4 @@ window.addEventListener("load", function () {
     layout: "BaseLayout"
   });
 });
-"""
-
-
-RECOVERY_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Set a new password - Afisha</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}
-input,button{font:inherit;width:100%;padding:.5rem;margin:.3rem 0;box-sizing:border-box}
-#msg{margin-top:1rem}</style></head><body>
-<h1>Set a new password</h1>
-<form id="f"><label>New password (at least 8 characters)
-<input id="pw" type="password" autocomplete="new-password" minlength="8" required></label>
-<button type="submit">Set password</button></form><p id="msg" role="status"></p>
-<script>
-const token = location.pathname.split("/").pop();
-document.getElementById("f").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const msg = document.getElementById("msg");
-  // Relative, so the page works wherever the API is mounted (/afisha/password-recovery/...).
-  const r = await fetch("../v1/password-recovery/" + encodeURIComponent(token), {
-    method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({password: document.getElementById("pw").value})});
-  if (r.status === 204) { msg.textContent = "Done: log in with your new password."; return; }
-  const p = await r.json().catch(() => ({}));
-  msg.textContent = p.detail || ("Something went wrong (" + r.status + ").");
-});
-</script></body></html>
 """

@@ -141,7 +141,9 @@ def query_limit(request: Request) -> int:
     if raw is None:
         return 20
     if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= 100:
-        raise ValidationFailed.single("limit", "must be an integer from 1 to 100")
+        raise ValidationFailed.single(
+            "limit", "must be an integer from 1 to 100", code="out_of_range"
+        )
     return int(raw)
 
 
@@ -158,7 +160,7 @@ def query_datetime(request: Request, name: str) -> datetime | None:
     try:
         return parse_datetime(raw)
     except (ValueError, TypeError) as exc:
-        raise ValidationFailed.single(name, str(exc)) from None
+        raise ValidationFailed.single(name, str(exc), code="invalid_datetime") from None
 
 
 def query_bool(request: Request, name: str) -> bool:
@@ -171,7 +173,7 @@ def query_bool(request: Request, name: str) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise ValidationFailed.single(name, "must be true or false")
+    raise ValidationFailed.single(name, "must be true or false", code="not_boolean")
 
 
 def query_enum(request: Request, name: str, enum: type[E]) -> E | None:
@@ -183,7 +185,9 @@ def query_enum(request: Request, name: str, enum: type[E]) -> E | None:
         return enum(raw)
     except ValueError:
         allowed = ", ".join(str(m.value) for m in enum)
-        raise ValidationFailed.single(name, f"must be one of {allowed}") from None
+        raise ValidationFailed.single(
+            name, f"must be one of {allowed}", code="not_allowed"
+        ) from None
 
 
 def query_text(request: Request, name: str, max_length: int = 200) -> str | None:
@@ -192,7 +196,9 @@ def query_text(request: Request, name: str, max_length: int = 200) -> str | None
     if raw is None or not raw.strip():
         return None
     if len(raw) > max_length or "\x00" in raw:
-        raise ValidationFailed.single(name, f"must be at most {max_length} characters")
+        raise ValidationFailed.single(
+            name, f"must be at most {max_length} characters", code="too_long"
+        )
     return raw.strip()
 
 
@@ -204,4 +210,4 @@ def query_uuid(request: Request, name: str) -> UUID | None:
     try:
         return UUID(raw)
     except ValueError:
-        raise ValidationFailed.single(name, "must be a UUID") from None
+        raise ValidationFailed.single(name, "must be a UUID", code="invalid_uuid") from None

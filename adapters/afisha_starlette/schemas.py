@@ -40,6 +40,8 @@ class RegistrationIn:
     username: str
     full_name: str
     password: str
+    locale: str | None = None
+    """The person's language (``en``, ``ru``); else ``Accept-Language``, else the default."""
 
 
 @attrs.frozen(kw_only=True)
@@ -74,10 +76,11 @@ class RecoveryCompleteIn:
 
 @attrs.frozen(kw_only=True)
 class ProfilePatchIn:
-    """Change one's full name and/or username."""
+    """Change one's full name, username and/or language."""
 
     full_name: str | None = None
     username: str | None = None
+    locale: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -146,6 +149,7 @@ class UserOut:
     is_system: bool
     created_at: datetime
     totp_enabled: bool
+    locale: str
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -159,6 +163,7 @@ class UserOut:
             is_system=user.is_system,
             created_at=user.created_at,
             totp_enabled=user.totp_enabled,
+            locale=user.locale,
         )
 
 
@@ -349,9 +354,10 @@ class NotificationList:
 
 @attrs.frozen(kw_only=True)
 class FieldProblem:
-    """One invalid field."""
+    """One invalid field: ``code`` is stable, ``message`` is in the caller's language."""
 
     field: str
+    code: str
     message: str
 
 
@@ -390,6 +396,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "is_system": False,
         "created_at": "2026-11-20T09:15:00+00:00",
         "totp_enabled": False,
+        "locale": "ru",
     },
     "SessionOut": {
         "uid": _SESSION_ID,
@@ -444,6 +451,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "username": "anna",
         "full_name": "Anna Petrova",
         "password": "correct horse battery",
+        "locale": "ru",
     },
     "Problem": {
         "type": "urn:afisha:problem:event_full",

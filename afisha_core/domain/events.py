@@ -19,8 +19,9 @@ def _capacity(_inst: object, _attribute: object, value: int | None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError("max_participants_count must be an integer")
     if not 1 <= value <= MAX_CAPACITY:
-        raise ValueError(
-            f"max_participants_count must be from 1 to {MAX_CAPACITY} (or unset for unlimited)"
+        raise v.InvalidValue(
+            f"max_participants_count must be from 1 to {MAX_CAPACITY} (or unset for unlimited)",
+            "out_of_range",
         )
 
 
@@ -54,7 +55,7 @@ class Event:
     @ends_at.validator
     def _ends_after_start(self, _attribute: object, value: datetime) -> None:
         if value <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise v.InvalidValue("ends_at must be after starts_at", "before_start")
 
     @property
     def is_rejected(self) -> bool:

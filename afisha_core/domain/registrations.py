@@ -36,6 +36,8 @@ class IssuedRegistration:
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     expires_at: datetime = attrs.field(validator=v.utc_datetime)
     confirmed_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+    locale: str = attrs.field(default="en", validator=v.locale)
+    """The language chosen at registration; the confirmed user keeps it."""
 
     @attempts.validator
     def _attempts_in_range(self, _attribute: object, value: int) -> None:

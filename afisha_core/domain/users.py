@@ -46,6 +46,8 @@ class User:
     """Whether a confirmed TOTP credential guards the login (see ``domain.totp``)."""
     erased_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
     """When the personal data of this deleted account was erased (placeholders since)."""
+    locale: str = attrs.field(default="en", validator=v.locale)
+    """The language everything sent to the user is written in (``en``, ``ru``, ...)."""
 
     @property
     def is_admin(self) -> bool:

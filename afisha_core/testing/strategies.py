@@ -230,7 +230,13 @@ def users(draw: st.DrawFn, *, role: Role | None = None, deleted: bool | None = N
         credential_version=draw(_credential_versions()),
         totp_enabled=draw(st.booleans()),
         erased_at=draw(_optional_later(deleted_at)) if deleted_at is not None else None,
+        locale=draw(locales()),
     )
+
+
+def locales() -> st.SearchStrategy[str]:
+    """Locale identifiers: the shipped ones and a few others an embedder may add."""
+    return st.sampled_from(["en", "ru", "de", "pt_BR", "sr_Latn_RS"])
 
 
 @st.composite
@@ -270,6 +276,7 @@ def registrations(draw: st.DrawFn) -> IssuedRegistration:
         created_at=created_at,
         expires_at=draw(_later(created_at, at_least=timedelta(microseconds=1))),
         confirmed_at=draw(_optional_later(created_at)),
+        locale=draw(locales()),
     )
 
 

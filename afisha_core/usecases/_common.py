@@ -33,7 +33,9 @@ def require_admin(actor: User, settings: Settings | None = None) -> None:
 def check_limit(limit: int) -> int:
     """A page size must be between 1 and 100."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationFailed.single("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+        raise ValidationFailed.single(
+            "limit", f"must be between 1 and {MAX_PAGE_SIZE}", code="out_of_range"
+        )
     return limit
 
 

@@ -78,15 +78,38 @@ class AccountService:
 
     # --- registration ------------------------------------------------------------
 
-    async def register(self, email: str, username: str, full_name: str, password: str) -> str:
+    def _check_locale(self, locale: str | None) -> str:
+        """``locale`` if a catalogue exists for it (``None``: the deployment default)."""
+        if locale is None:
+            return messages.texts(self.settings).resolve(self.settings.default_locale)
+        if locale not in messages.texts(self.settings).locales:
+            raise ValidationFailed.single(
+                "locale",
+                "is not a supported language",
+                code="unsupported_locale",
+            )
+        return locale
+
+    async def register(
+        self,
+        email: str,
+        username: str,
+        full_name: str,
+        password: str,
+        *,
+        locale: str | None = None,
+    ) -> str:
         """Issue a registration and mail its 6-digit code; return the registration token.
 
         The answer is the same whether or not the email already has an account: in
         that case the owner is mailed a notice instead of a code, and the token can
         never be confirmed. Raises :class:`ValidationFailed` for malformed fields,
         :class:`WeakPassword`, :class:`UsernameTaken` (usernames are public), and
-        :class:`RateLimited` past 3 registrations per email per hour.
+        :class:`RateLimited` past 3 registrations per email per hour. ``locale`` (a
+        language with a catalogue; ``None``: ``settings.default_locale``) is the language
+        of the code email and of everything later sent to the user.
         """
+        locale = self._check_locale(locale)
         email = v.normalize_email(email)
         full_name = full_name.strip()
         _check_account_fields(email=email, username=username, full_name=full_name)
@@ -114,12 +137,16 @@ class AccountService:
                 password_hash=password_hash,
                 created_at=now,
                 expires_at=now + self.settings.registration_ttl,
+                locale=locale,
             )
             await uow.registrations.add(registration)
+            # The owner of an existing account is written to in their own language.
             message = (
-                messages.account_exists(self.settings)
+                messages.account_exists(self.settings, existing.locale)
                 if existing
-                else messages.registration_code(full_name, code, self.settings.registration_ttl)
+                else messages.registration_code(
+                    full_name, code, self.settings.registration_ttl, self.settings, locale
+                )
             )
             await enqueue_email(uow, now, message, email)
             await uow.commit()
@@ -141,7 +168,7 @@ class AccountService:
         :class:`UsernameTaken` when someone else got there first.
         """
         if not _CODE_RE.fullmatch(code):
-            raise ValidationFailed.single("code", "must be 6 digits")
+            raise ValidationFailed.single("code", "must be 6 digits", code="six_digits")
         if not registration_token or len(registration_token) > 256:
             raise RegistrationNotFound
         now = self.clock.now()
@@ -170,6 +197,7 @@ class AccountService:
                 full_name=registration.full_name,
                 password_hash=registration.password_hash,
                 created_at=now,
+                locale=registration.locale,
             )
             await uow.users.add(user)
             await uow.registrations.update(attrs.evolve(registration, confirmed_at=now))
@@ -230,12 +258,20 @@ class AccountService:
             return await self._live_user(uow, actor.id)
 
     async def update_profile(
-        self, actor: User, *, full_name: str | None = None, username: str | None = None
+        self,
+        actor: User,
+        *,
+        full_name: str | None = None,
+        username: str | None = None,
+        locale: str | None = None,
     ) -> User:
-        """Change the actor's full name and/or username.
+        """Change the actor's full name, username and/or language (``locale``).
 
-        Raises :class:`ValidationFailed` or :class:`UsernameTaken`.
+        Raises :class:`ValidationFailed` (also for a language without a catalogue) or
+        :class:`UsernameTaken`.
         """
+        if locale is not None:
+            locale = self._check_locale(locale)
         if full_name is not None:
             full_name = full_name.strip()
         _check_account_fields(username=username, full_name=full_name)
@@ -244,6 +280,8 @@ class AccountService:
             changes["full_name"] = full_name
         if username is not None:
             changes["username"] = username
+        if locale is not None:
+            changes["locale"] = locale
         async with self.uow() as uow:
             if not changes:
                 return await self._live_user(uow, actor.id)

@@ -121,7 +121,9 @@ def _validated(values: dict[str, Any], max_duration: timedelta) -> Event:
         and ends_at - starts_at > max_duration
     ):
         raise ValidationFailed.single(
-            "ends_at", f"an event lasts at most {max_duration.days} days after starts_at"
+            "ends_at",
+            f"an event lasts at most {max_duration.days} days after starts_at",
+            code="too_long_event",
         )
     try:
         return Event(**values)
@@ -209,8 +211,9 @@ class EventService:
                 before.timezone,
             )
             if (moved or event.location != before.location) and not event.is_finished(now):
-                message = messages.event_changed(event, before, self.settings)
                 for participant in await self._active_participants(uow, event_id):
+                    locale = participant.user.locale
+                    message = messages.event_changed(event, before, self.settings, locale)
                     await notify(uow, now, participant.user, message)
             await fill_free_spots(uow, event, now, self.settings)
             await _audit(
@@ -244,7 +247,8 @@ class EventService:
         try:
             check_fields(Event, {"rejection_reason": reason})
         except ValidationFailed as exc:
-            raise ValidationFailed.single("reason", exc.errors[0].message) from None
+            first = exc.errors[0]
+            raise ValidationFailed.single("reason", first.message, code=first.code) from None
         now = self.clock.now()
         async with self.uow() as uow:
             event = await uow.events.get_for_update(event_id)
@@ -254,8 +258,9 @@ class EventService:
                 return await self._view(uow, event_id, actor)
             event = attrs.evolve(event, rejected_at=now, rejection_reason=reason, updated_at=now)
             await uow.events.update(event)
-            message = messages.event_cancelled(event, self.settings)
             for participant in await self._active_participants(uow, event_id):
+                locale = participant.user.locale
+                message = messages.event_cancelled(event, self.settings, locale)
                 await notify(uow, now, participant.user, message)
             await _audit(uow, now, AuditAction.EVENT_CANCELLED, actor, event_id, client_address)
             view = await self._view(uow, event_id, actor)
@@ -394,11 +399,11 @@ class EventService:
         check_limit(limit)
         for name, value in (("from", starts_from), ("to", starts_before)):
             if value is not None and value.utcoffset() is None:
-                raise ValidationFailed.single(name, "must include a UTC offset")
+                raise ValidationFailed.single(name, "must include a UTC offset", code="no_offset")
         if include_rejected and (viewer is None or not viewer.is_admin):
             raise Forbidden("Only administrators can list cancelled events.")
         if starts_from and starts_before and starts_before <= starts_from:
-            raise ValidationFailed.single("to", "must be after 'from'")
+            raise ValidationFailed.single("to", "must be after 'from'", code="before_start")
         query = EventQuery(
             starts_from=starts_from,
             starts_before=starts_before,

@@ -51,7 +51,7 @@ async def fill_free_spots(
         promoted.append(moved)
         user = await uow.users.get(moved.user_id)
         if user is not None and not user.is_deleted:
-            await notify(uow, now, user, messages.waitlist_promoted(event, settings))
+            await notify(uow, now, user, messages.waitlist_promoted(event, settings, user.locale))
     return promoted
 
 

@@ -34,7 +34,7 @@ class RecoveryService:
     limiter: RateLimiter
     settings: Settings = attrs.field(factory=Settings)
 
-    async def request(self, email: str) -> None:
+    async def request(self, email: str, *, locale: str | None = None) -> None:
         """Mail a recovery link if ``email`` belongs to a live user; answer the same either way.
 
         An address without an account is mailed a note saying so (nothing else
@@ -43,11 +43,16 @@ class RecoveryService:
         Past the per-email limit (counted for every address, known or not) nothing
         is mailed, but the answer stays the same: the HTTP contract promises "accepted" always,
         and a different answer would tell a flooder nothing useful anyway. Raises
-        only :class:`ValidationFailed` for a malformed address.
+        only :class:`ValidationFailed` for a malformed address. A user is written to in
+        their own language; an address without an account in ``locale`` (the caller's;
+        ``None``: the deployment default).
         """
+        locale = locale or self.settings.default_locale
         email = v.normalize_email(email)
         if not v.is_valid_email(email):
-            raise ValidationFailed.single("email", "is not a valid email address")
+            raise ValidationFailed.single(
+                "email", "is not a valid email address", code="invalid_email"
+            )
         limit = self.settings.recoveries_per_email
         result = await self.limiter.hit(
             f"recoveries:email:{email}", limit=limit.count, window=limit.window
@@ -61,7 +66,9 @@ class RecoveryService:
             if user is None:
                 # The same work as for an account (one mail, one commit), so the time
                 # to answer does not tell whether the address has an account.
-                await enqueue_email(uow, now, messages.recovery_no_account(self.settings), email)
+                await enqueue_email(
+                    uow, now, messages.recovery_no_account(self.settings, locale), email
+                )
                 await uow.commit()
                 return
             token = self.tokens.token()
@@ -76,7 +83,7 @@ class RecoveryService:
                 )
             )
             message = messages.recovery_link(
-                user, self.settings.recovery_url(token), self.settings.recovery_ttl
+                user, self.settings.recovery_url(token), self.settings.recovery_ttl, self.settings
             )
             await enqueue_email(uow, now, message, user.email)
             await uow.commit()

@@ -36,12 +36,14 @@ class ReminderService:
                     now, now + self.settings.reminder_lead, size
                 )
                 notifications, emails = [], []
-                texts: dict[object, messages.Message] = {}  # one text per event
+                # One text per event and language, in the recipient's language.
+                texts: dict[tuple[object, str], messages.Message] = {}
                 for item in due:
-                    message = texts.get(item.event.id)
+                    key = (item.event.id, item.user.locale)
+                    message = texts.get(key)
                     if message is None:
-                        message = messages.reminder(item.event, self.settings)
-                        texts[item.event.id] = message
+                        message = messages.reminder(item.event, self.settings, item.user.locale)
+                        texts[key] = message
                     notifications.append(notification_for(item.user, message, now))
                     emails.append(outbox_message_for(item.user.email, message, now))
                 await uow.notifications.add_many(notifications)

@@ -110,7 +110,7 @@ class TotpService:
         code, :class:`RateLimited` past the per-account login limit.
         """
         if not _TOTP_CODE_RE.fullmatch(code.strip()):
-            raise ValidationFailed.single("code", "must be 6 digits")
+            raise ValidationFailed.single("code", "must be 6 digits", code="six_digits")
         await self._count_attempt(principal.user)
         codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
         now = self.clock.now()

@@ -202,9 +202,11 @@ async def test_a_reminder_arrives_once_the_clock_enters_the_lead() -> None:
         notes = await api.notifications(going)
         assert len(notes) == 1
         assert "Marathon" in notes[0]["title"]
-        assert notes[0]["cta_url"].endswith(f"/v1/events/{event['id']}/calendar.ics")
-        calendar = await api.client.get(notes[0]["cta_url"])
-        assert calendar.status_code == 200
+        # The reminder links to the event page for people (which offers the calendar file).
+        assert notes[0]["cta_url"].endswith(f"/events/{event['id']}")
+        page = await api.client.get(notes[0]["cta_url"])
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
         assert await api.notifications(gone) == []
         mails = await world.deliver()
         assert [m.to for m in mails] == [going.email]

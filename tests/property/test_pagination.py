@@ -24,7 +24,7 @@ def _b64(data: bytes) -> str:
 def _assert_rejected(cursor: str) -> None:
     with pytest.raises(ValidationFailed) as info:
         decode_cursor(cursor)
-    assert info.value.errors == [FieldError("cursor", "is not a valid cursor")]
+    assert info.value.errors == [FieldError("cursor", "is not a valid cursor", "invalid_cursor")]
 
 
 @given(utc_datetimes(), st.uuids())

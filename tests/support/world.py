@@ -43,7 +43,7 @@ from afisha_core.testing import (
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
-CODE = re.compile(r"verification code is (\d{6})")
+CODE = re.compile(r"(?:verification code is|код подтверждения:) (\d{6})")
 """Finds the verification code in a registration email."""
 
 
@@ -124,13 +124,21 @@ class World:
         return f"person{self._counter}@example.org", f"person{self._counter}"
 
     async def register(
-        self, email: str | None = None, username: str | None = None, password: str = PASSWORD
+        self,
+        email: str | None = None,
+        username: str | None = None,
+        password: str = PASSWORD,
+        *,
+        locale: str | None = None,
+        full_name: str = "Test Person",
     ) -> LoginResult:
         """Register and confirm a new user through the use cases; return the login."""
         if email is None or username is None:
             fresh_email, fresh_username = self.fresh_identity()
             email, username = email or fresh_email, username or fresh_username
-        token = await self.afisha.accounts.register(email, username, "Test Person", password)
+        token = await self.afisha.accounts.register(
+            email, username, full_name, password, locale=locale
+        )
         code = await self.code_for(email)
         return await self.afisha.accounts.confirm(token, code, user_agent="pytest")
 

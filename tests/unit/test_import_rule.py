@@ -1,4 +1,4 @@
-"""The core imports nothing but the standard library, attrs and cattrs."""
+"""The core imports nothing but the standard library, attrs, cattrs and Babel."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import afisha_core
 
 CORE = Path(afisha_core.__file__).parent
-ALLOWED = {"attrs", "cattrs", "afisha_core", "__future__"}
+ALLOWED = {"attrs", "cattrs", "babel", "afisha_core", "__future__"}
 # Shipped for users' tests; they need the `testing` extra.
 TESTING_EXTRA = {"hypothesis", "pytest", "pytest_asyncio", "_pytest"}
 NEEDS_TESTING_EXTRA = ("testing/strategies.py", "testing/contracts/")
@@ -73,8 +73,9 @@ def test_importing_the_core_and_its_fakes_loads_no_third_party_package() -> None
             "afisha_core.testing",
         ]
     )
-    # attrs is the `attr` package underneath; cattrs needs typing_extensions.
-    allowed = ALLOWED | {"attr", "typing_extensions"} | set(sys.stdlib_module_names)
+    # attrs is the `attr` package underneath; cattrs needs typing_extensions; Babel uses
+    # pytz when it happens to be installed (it is no dependency of the core).
+    allowed = ALLOWED | {"attr", "typing_extensions", "pytz"} | set(sys.stdlib_module_names)
     # sysconfig's data module is standard library under a platform-specific name.
     third_party = {m for m in loaded - baseline - allowed if not m.startswith("_sysconfigdata")}
     assert not third_party, f"importing the core loaded {sorted(third_party)}"

@@ -24,6 +24,7 @@ from afisha_core.errors import (
 from afisha_core.usecases.totp import WrongTotp
 from afisha_starlette import schemas as s
 from afisha_starlette.endpoints import Endpoint, QueryParam
+from afisha_starlette.language import asked_locale
 from afisha_starlette.parsing import (
     path_uuid,
     query_cursor,
@@ -52,7 +53,11 @@ async def register(request: Request, rt: Runtime) -> Response:
     body: s.RegistrationIn = await parse_body(request, rt, s.RegistrationIn)
     await limit_mail_by_address(request, rt)
     token = await rt.afisha.accounts.register(
-        body.email, body.username, body.full_name, body.password
+        body.email,
+        body.username,
+        body.full_name,
+        body.password,
+        locale=body.locale if body.locale is not None else asked_locale(request, rt),
     )
     return render(rt, s.RegistrationAccepted(registration_token=token), 202)
 
@@ -72,7 +77,7 @@ async def confirm_registration(request: Request, rt: Runtime) -> Response:
 async def request_password_recovery(request: Request, rt: Runtime) -> Response:
     body: s.RecoveryIn = await parse_body(request, rt, s.RecoveryIn)
     await limit_mail_by_address(request, rt)
-    await rt.afisha.recovery.request(body.email)
+    await rt.afisha.recovery.request(body.email, locale=asked_locale(request, rt))
     return Response(status_code=202)
 
 
@@ -94,7 +99,7 @@ async def update_me(request: Request, rt: Runtime) -> Response:
     principal = await principal_of(request, rt)
     body: s.ProfilePatchIn = await parse_body(request, rt, s.ProfilePatchIn)
     user = await rt.afisha.accounts.update_profile(
-        principal.user, full_name=body.full_name, username=body.username
+        principal.user, full_name=body.full_name, username=body.username, locale=body.locale
     )
     return render(rt, s.UserOut.of(user))
 

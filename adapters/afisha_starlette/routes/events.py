@@ -95,7 +95,7 @@ async def update_event(request: Request, rt: Runtime) -> Response:
     body: s.EventPatchIn = structure_body(rt.converter, data, s.EventPatchIn)
     nulls = [k for k in data if k in _NOT_NULL and data[k] is None]
     if nulls:
-        raise ValidationFailed.single(nulls[0], "must not be null")
+        raise ValidationFailed.single(nulls[0], "must not be null", code="null")
     changes = {k: getattr(body, k) for k in data if k in _PATCHABLE}
     patch = EventPatch(**{k: changes.get(k, UNSET) for k in _PATCHABLE})
     view = await rt.afisha.events.update(
