@@ -23,6 +23,7 @@ from afisha_core.tokens import SecretsTokenGenerator
 from afisha_core.usecases import (
     AccountService,
     AuditService,
+    CalendarFeedService,
     EventService,
     MailDeliveryService,
     NotificationService,
@@ -65,6 +66,7 @@ class Afisha:
     mail: MailDeliveryService = attrs.field(init=False)
     totp: TotpService = attrs.field(init=False)
     audit: AuditService = attrs.field(init=False)
+    calendar_feeds: CalendarFeedService = attrs.field(init=False)
     personal_data: PersonalDataService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -80,4 +82,5 @@ class Afisha:
         self.mail = MailDeliveryService(self.uow, self.clock, self.mailer, s)
         self.totp = TotpService(u, c, h, lim, s)
         self.audit = AuditService(u, c, s)
+        self.calendar_feeds = CalendarFeedService(u, c, t, s)
         self.personal_data = PersonalDataService(u, c, s)

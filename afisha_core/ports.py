@@ -31,6 +31,7 @@ import attrs
 from afisha_core.domain import (
     AuditAction,
     AuditEntry,
+    CalendarFeed,
     Email,
     Event,
     EventView,
@@ -51,6 +52,7 @@ from afisha_core.domain import (
 __all__ = [
     "AuditQuery",
     "AuditRepository",
+    "CalendarFeedRepository",
     "Clock",
     "DueReminder",
     "EventQuery",
@@ -586,7 +588,7 @@ class PersonalDataRepository(Protocol):
         """Delete the person's rows; return how many went.
 
         By ``user_id``: sessions, recovery tokens, notifications, the TOTP credential
-        and recovery codes; by ``email``: registrations and outbox mail.
+        and recovery codes, the calendar feed; by ``email``: registrations and outbox mail.
 
         The user row itself, participations and the audit log stay: the caller replaces
         the user's personal fields (:meth:`UserRepository.update`, with the user locked).
@@ -603,6 +605,26 @@ class AuditRepository(Protocol):
 
     async def list(self, query: AuditQuery) -> Sequence[AuditEntry]:
         """Up to ``query.limit`` entries matching ``query``, newest ``(at, id)`` first."""
+        ...
+
+
+class CalendarFeedRepository(Protocol):
+    """Personal calendar feeds: at most one per user, found by the hash of its token."""
+
+    async def get_by_token_hash(self, token_hash: str) -> CalendarFeed | None:
+        """The feed whose token hashes to ``token_hash``, or ``None``."""
+        ...
+
+    async def put(self, feed: CalendarFeed) -> None:
+        """Store the user's feed, replacing any the user had (so the old token stops working).
+
+        Only for a user locked with :meth:`UserRepository.get_for_update` in this unit
+        of work, so two rotations at once take turns and exactly one token survives.
+        """
+        ...
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the user's feed; return whether there was one."""
         ...
 
 
@@ -661,6 +683,11 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """The audit log of this unit of work."""
+        ...
+
+    @property
+    def calendar_feeds(self) -> CalendarFeedRepository:
+        """The personal calendar feeds of this unit of work."""
         ...
 
     @property

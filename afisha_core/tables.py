@@ -32,6 +32,7 @@ import attrs
 
 from afisha_core.domain import (
     AuditEntry,
+    CalendarFeed,
     Event,
     InstantNotification,
     IssuedLoginRecovery,
@@ -46,6 +47,7 @@ from afisha_core.domain import (
 
 __all__ = [
     "AUDIT_LOG",
+    "CALENDAR_FEEDS",
     "EVENTS",
     "NOTIFICATIONS",
     "OUTBOX",
@@ -309,6 +311,7 @@ TOTP_CREDENTIALS: Table[TotpCredential] = Table(
 )
 TOTP_RECOVERY_CODES: Table[TotpRecoveryCode] = Table("totp_recovery_codes", TotpRecoveryCode)
 AUDIT_LOG: Table[AuditEntry] = Table("audit_log", AuditEntry)
+CALENDAR_FEEDS: Table[CalendarFeed] = Table("calendar_feeds", CalendarFeed, key=("user_id",))
 TABLES: tuple[Table[Any], ...] = (
     USERS,
     SESSIONS,
@@ -321,5 +324,6 @@ TABLES: tuple[Table[Any], ...] = (
     TOTP_CREDENTIALS,
     TOTP_RECOVERY_CODES,
     AUDIT_LOG,
+    CALENDAR_FEEDS,
 )
 """Every entity table, parents first."""

@@ -12,6 +12,7 @@ from psycopg.rows import DictRow
 
 from afisha_core.domain import (
     AuditEntry,
+    CalendarFeed,
     Event,
     EventView,
     InstantNotification,
@@ -29,6 +30,7 @@ from afisha_core.domain import (
 from afisha_core.ports import AuditQuery, DueReminder, EventQuery, UserQuery
 from afisha_core.tables import (
     AUDIT_LOG,
+    CALENDAR_FEEDS,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -61,6 +63,7 @@ OUTBOX_UPDATE = OUTBOX.update_sql(v.named)
 TOTP_INSERT = TOTP_CREDENTIALS.insert_sql(v.named)
 TOTP_RECOVERY_CODES_INSERT = TOTP_RECOVERY_CODES.insert_sql(v.named)
 AUDIT_INSERT = AUDIT_LOG.insert_sql(v.named)
+CALENDAR_FEEDS_INSERT = CALENDAR_FEEDS.insert_sql(v.named)
 # Columns of joined tables, kept apart by prefix (read back with ``load(row, ..., "u_")``).
 _P_COLUMNS = ", ".join(f"p.{name}" for name in PARTICIPATIONS.names)
 _E_ALIASED = EVENTS.aliased("e")
@@ -758,6 +761,30 @@ class Audit(_Repository):
         return [AUDIT_LOG.load(r, v.CODEC) for r in found]
 
 
+class CalendarFeeds(_Repository):
+    """Personal calendar feeds in ``calendar_feeds`` (one row per user)."""
+
+    async def get_by_token_hash(self, token_hash: str) -> CalendarFeed | None:
+        """See :meth:`afisha_core.ports.CalendarFeedRepository.get_by_token_hash`."""
+        row = await self._one(
+            f"SELECT {CALENDAR_FEEDS.column_list} FROM calendar_feeds WHERE token_hash = %s",
+            (token_hash,),
+        )
+        return CALENDAR_FEEDS.load(row, v.CODEC) if row else None
+
+    async def put(self, feed: CalendarFeed) -> None:
+        """See :meth:`afisha_core.ports.CalendarFeedRepository.put` (an upsert)."""
+        await self._run(
+            CALENDAR_FEEDS_INSERT + " ON CONFLICT (user_id) DO UPDATE SET"
+            " token_hash = EXCLUDED.token_hash, created_at = EXCLUDED.created_at",
+            CALENDAR_FEEDS.dump(feed, v.CODEC),
+        )
+
+    async def delete(self, user_id: UUID) -> bool:
+        """See :meth:`afisha_core.ports.CalendarFeedRepository.delete`."""
+        return await self._run("DELETE FROM calendar_feeds WHERE user_id = %s", (user_id,)) > 0
+
+
 class PersonalData(_Repository):
     """One person's rows across the tables."""
 
@@ -824,6 +851,7 @@ class PersonalData(_Repository):
             "DELETE FROM notifications WHERE user_id = %s",
             "DELETE FROM totp_recovery_codes WHERE user_id = %s",
             "DELETE FROM totp_credentials WHERE user_id = %s",
+            "DELETE FROM calendar_feeds WHERE user_id = %s",
         )
         for statement in by_user:
             count += await self._run(statement, (user_id,))

@@ -19,6 +19,7 @@ import attrs
 
 from afisha_core.domain import (
     AuditEntry,
+    CalendarFeed,
     Event,
     EventView,
     InstantNotification,
@@ -38,6 +39,7 @@ from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import AuditQuery, DueReminder, EventQuery, UserQuery
 from afisha_core.tables import (
     AUDIT_LOG,
+    CALENDAR_FEEDS,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -809,6 +811,33 @@ class Audit(_Repository):
         return await self._all(sql, params, AUDIT_LOG.reader(v.CODEC))
 
 
+_FEED_SELECT = f"SELECT {CALENDAR_FEEDS.column_list} FROM calendar_feeds"  # noqa: S608 - constant names
+
+
+class CalendarFeeds(_Repository):
+    """Personal calendar feeds (one row per user)."""
+
+    async def get_by_token_hash(self, token_hash: str) -> CalendarFeed | None:
+        """The feed whose token hashes to ``token_hash``, or ``None``."""
+        sql = f"{_FEED_SELECT} WHERE token_hash = ?"
+        return await self._one(sql, (token_hash,), CALENDAR_FEEDS.reader(v.CODEC))
+
+    async def put(self, feed: CalendarFeed) -> None:
+        """Store the user's feed, replacing any."""
+        sql = CALENDAR_FEEDS.insert_sql(v.named) + (
+            " ON CONFLICT (user_id) DO UPDATE SET"
+            " token_hash = excluded.token_hash, created_at = excluded.created_at"
+        )
+        await self._execute(sql, CALENDAR_FEEDS.dump(feed, v.CODEC))
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the user's feed; whether there was one."""
+        return (
+            await self._execute("DELETE FROM calendar_feeds WHERE user_id = ?", (v.uid(user_id),))
+            > 0
+        )
+
+
 class PersonalData(_Repository):
     """One person's rows across the tables."""
 
@@ -861,6 +890,7 @@ class PersonalData(_Repository):
             "DELETE FROM notifications WHERE user_id = ?",
             "DELETE FROM totp_recovery_codes WHERE user_id = ?",
             "DELETE FROM totp_credentials WHERE user_id = ?",
+            "DELETE FROM calendar_feeds WHERE user_id = ?",
         )
 
         def job(conn: Connection) -> int:

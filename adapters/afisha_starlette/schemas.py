@@ -474,6 +474,13 @@ class TotpDisableIn:
 
 
 @attrs.frozen(kw_only=True)
+class CalendarFeedOut:
+    """A personal calendar feed: its secret URL (``https``; ``webcal://`` works as well)."""
+
+    url: str
+
+
+@attrs.frozen(kw_only=True)
 class TotpEnrolmentOut:
     """A pending enrolment: the secret, shown this once, and its ``otpauth://`` URI."""
 

@@ -1,6 +1,7 @@
 """The domain: frozen attrs classes with their invariants, and pure rules."""
 
 from afisha_core.domain.audit import AuditAction, AuditEntry, AuditTarget
+from afisha_core.domain.calendar_feeds import CalendarFeed
 from afisha_core.domain.events import Event, EventView
 from afisha_core.domain.notifications import InstantNotification
 from afisha_core.domain.outbox import Email, OutboxMessage, OutboxStatus
@@ -18,6 +19,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "AuditTarget",
+    "CalendarFeed",
     "Email",
     "Event",
     "EventView",

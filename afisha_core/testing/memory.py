@@ -33,6 +33,7 @@ import attrs
 from afisha_core._turns import TurnTaking
 from afisha_core.domain import (
     AuditEntry,
+    CalendarFeed,
     Event,
     EventView,
     InstantNotification,
@@ -52,6 +53,7 @@ from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import (
     AuditQuery,
     AuditRepository,
+    CalendarFeedRepository,
     DueReminder,
     EventQuery,
     EventRepository,
@@ -92,6 +94,7 @@ class _Tables:
     outbox: dict[UUID, OutboxMessage] = attrs.Factory(dict)
     totp: dict[UUID, TotpCredential] = attrs.Factory(dict)
     recovery_codes: dict[UUID, TotpRecoveryCode] = attrs.Factory(dict)
+    calendar_feeds: dict[UUID, CalendarFeed] = attrs.Factory(dict)
     audit: tuple[AuditEntry, ...] = ()
     last_seq: int = 0
 
@@ -108,6 +111,7 @@ class _Tables:
             outbox=dict(self.outbox),
             totp=dict(self.totp),
             recovery_codes=dict(self.recovery_codes),
+            calendar_feeds=dict(self.calendar_feeds),
             audit=self.audit,
             last_seq=self.last_seq,
         )
@@ -164,6 +168,7 @@ class InMemoryUnitOfWork:
     outbox: OutboxRepository
     totp: TotpRepository
     audit: AuditRepository
+    calendar_feeds: CalendarFeedRepository
     personal_data: PersonalDataRepository
 
     def __init__(self, database: InMemoryDatabase) -> None:
@@ -180,6 +185,7 @@ class InMemoryUnitOfWork:
         self.outbox = _Outbox(self)
         self.totp = _Totp(self)
         self.audit = _Audit(self)
+        self.calendar_feeds = _CalendarFeeds(self)
         self.personal_data = _PersonalData(self)
 
     async def __aenter__(self) -> Self:
@@ -812,6 +818,30 @@ class _Audit(_Repository):
         return found[: max(query.limit, 0)]
 
 
+class _CalendarFeeds(_Repository):
+    """Personal calendar feeds, one per user."""
+
+    async def get_by_token_hash(self, token_hash: str) -> CalendarFeed | None:
+        return next(
+            (f for f in self._read().calendar_feeds.values() if f.token_hash == token_hash), None
+        )
+
+    async def put(self, feed: CalendarFeed) -> None:
+        tables = self._read()
+        if any(
+            f.token_hash == feed.token_hash and f.user_id != feed.user_id
+            for f in tables.calendar_feeds.values()
+        ):
+            raise ValueError("a calendar feed with this token hash already exists")
+        self._write().calendar_feeds[feed.user_id] = feed
+
+    async def delete(self, user_id: UUID) -> bool:
+        if user_id not in self._read().calendar_feeds:
+            return False
+        del self._write().calendar_feeds[user_id]
+        return True
+
+
 class _PersonalData(_Repository):
     """One person's rows across the tables."""
 
@@ -857,6 +887,7 @@ class _PersonalData(_Repository):
             "notifications": [k for k, n in tables.notifications.items() if n.user_id == user_id],
             "recovery_codes": [k for k, c in tables.recovery_codes.items() if c.user_id == user_id],
             "totp": [k for k in tables.totp if k == user_id],
+            "calendar_feeds": [k for k in tables.calendar_feeds if k == user_id],
             "registrations": [k for k, r in tables.registrations.items() if r.email == email],
             "outbox": [k for k, m in tables.outbox.items() if m.email.to == email],
         }

@@ -30,6 +30,7 @@ from afisha_core.domain import (
     AuditAction,
     AuditEntry,
     AuditTarget,
+    CalendarFeed,
     Email,
     Event,
     EventView,
@@ -59,6 +60,7 @@ from afisha_core.totp import b32encode
 
 __all__ = [
     "audit_entries",
+    "calendar_feeds",
     "due_reminders",
     "email_addresses",
     "emails",
@@ -572,3 +574,13 @@ def audit_entries(draw: st.DrawFn) -> AuditEntry:
         details=draw(st.dictionaries(single_line_text(20, not_blank=True), _DETAIL_VALUES,
                                      max_size=5)),
     )  # fmt: skip
+
+
+@st.composite
+def calendar_feeds(draw: st.DrawFn, *, user_id: UUID | None = None) -> CalendarFeed:
+    """Personal calendar feeds (the token's SHA-256, never the token)."""
+    return CalendarFeed(
+        user_id=draw(st.uuids()) if user_id is None else user_id,
+        token_hash=draw(sha256_hex()),
+        created_at=draw(utc_datetimes()),
+    )

@@ -2,6 +2,7 @@
 
 from afisha_core.usecases.accounts import AccountService
 from afisha_core.usecases.audit import AuditService
+from afisha_core.usecases.calendar_feeds import CalendarFeedService, FeedContents
 from afisha_core.usecases.events import UNSET, EventDraft, EventPatch, EventService
 from afisha_core.usecases.mail import DeliveryReport, MailDeliveryService
 from afisha_core.usecases.notifications import NotificationService
@@ -16,10 +17,12 @@ __all__ = [
     "UNSET",
     "AccountService",
     "AuditService",
+    "CalendarFeedService",
     "DeliveryReport",
     "EventDraft",
     "EventPatch",
     "EventService",
+    "FeedContents",
     "LoginResult",
     "MailDeliveryService",
     "NotificationService",

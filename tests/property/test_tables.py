@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from afisha_core.tables import (
     AUDIT_LOG,
+    CALENDAR_FEEDS,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -47,6 +48,7 @@ STRATEGIES: list[tuple[Table[Any], st.SearchStrategy[Any]]] = [
     (TOTP_CREDENTIALS, s.totp_credentials()),
     (TOTP_RECOVERY_CODES, s.totp_recovery_codes()),
     (AUDIT_LOG, s.audit_entries()),
+    (CALENDAR_FEEDS, s.calendar_feeds()),
 ]
 CODECS: dict[str, ValueCodec] = {
     "sqlite": sqlite_values.CODEC,

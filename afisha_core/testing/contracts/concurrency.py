@@ -642,6 +642,66 @@ async def erasure_by_two_workers(w: _World) -> Race:
     )
 
 
+# --- personal calendar feeds ---------------------------------------------------------------
+
+
+async def _feed_owner(w: _World) -> tuple[Principal, str]:
+    """A user with a session and a calendar feed; the feed's token."""
+    user = await w.user()
+    principal = await w.afisha.sessions.authenticate((await w.login(user)).token)
+    return principal, await w.afisha.calendar_feeds.issue(principal)
+
+
+async def _feed_works(w: _World, token: str) -> bool:
+    try:
+        await w.afisha.calendar_feeds.read(token)
+    except NotFound:
+        return False
+    return True
+
+
+async def calendar_feed_rotated_twice(w: _World) -> Race:
+    """Two rotations at once: exactly one new URL works, and never the old one."""
+    principal, old = await _feed_owner(w)
+
+    async def check(a: Outcome, b: Outcome) -> None:
+        _expect(a)
+        _expect(b)
+        assert a.value != b.value
+        works = [await _feed_works(w, a.value), await _feed_works(w, b.value)]
+        assert works.count(True) == 1, f"working URLs after two rotations: {works}"
+        assert not await _feed_works(w, old), "the rotated-away URL still works"
+
+    return Race(
+        lambda: w.afisha.calendar_feeds.issue(principal),
+        lambda: w.afisha.calendar_feeds.issue(principal),
+        check,
+    )
+
+
+async def calendar_feed_revoke_vs_rotate(w: _World) -> Race:
+    """A revocation racing a rotation: the old URL is dead, and at most the new one works."""
+    principal, old = await _feed_owner(w)
+
+    async def check(rotate: Outcome, revoke: Outcome) -> None:
+        _expect(rotate)
+        _expect(revoke)
+        assert not await _feed_works(w, old), "the old URL survived"
+        new_works = await _feed_works(w, rotate.value)
+        # Revoked last: nothing works. Rotated last: the new URL works (the revocation
+        # removed the old feed, so it reports True either way).
+        assert revoke.value is True
+        async with w.factory.inner() as uow:
+            stored = await uow.calendar_feeds.get_by_token_hash(hash_token(rotate.value))
+        assert new_works == (stored is not None)
+
+    return Race(
+        lambda: w.afisha.calendar_feeds.issue(principal),
+        lambda: w.afisha.calendar_feeds.revoke(principal),
+        check,
+    )
+
+
 RACES: dict[str, Callable[[_World], Awaitable[Race]]] = {
     race.__name__: race
     for race in (
@@ -666,6 +726,8 @@ RACES: dict[str, Callable[[_World], Awaitable[Race]]] = {
         erasure_vs_profile_edit,
         erasure_vs_last_seen,
         erasure_by_two_workers,
+        calendar_feed_rotated_twice,
+        calendar_feed_revoke_vs_rotate,
     )
 }
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import pytest
 
 from afisha_core.testing.contracts.accounts import AccountSecurityContract, PersonalDataContract
+from afisha_core.testing.contracts.calendar_feeds import CalendarFeedContract
 from afisha_core.testing.contracts.repositories._events import EventRepositoryContract
 from afisha_core.testing.contracts.repositories._notifications import NotificationRepositoryContract
 from afisha_core.testing.contracts.repositories._outbox import OutboxRepositoryContract
@@ -59,6 +60,7 @@ class UnitOfWorkContract(
     OutboxRepositoryContract,
     AccountSecurityContract,
     PersonalDataContract,
+    CalendarFeedContract,
 ):
     """Every repository method and every rule of :mod:`afisha_core.ports`.
 

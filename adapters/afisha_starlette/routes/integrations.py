@@ -1,0 +1,105 @@
+"""Integrations: the personal calendar feed (a secret, subscribable URL)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from afisha_core.errors import NotFound
+from afisha_starlette import schemas as s
+from afisha_starlette.calendar import feed_calendar
+from afisha_starlette.endpoints import Endpoint
+from afisha_starlette.routes._shared import principal_of, render
+from afisha_starlette.runtime import Runtime
+
+__all__ = ["ENDPOINTS"]
+
+#: Calendar apps poll a feed every few minutes: they must revalidate each time (a 304
+#: costs almost nothing), and no shared cache may keep a secret URL's answer.
+_FEED_CACHE_CONTROL = "private, no-cache"
+
+
+def _feed_url(rt: Runtime, token: str) -> str:
+    return f"{rt.afisha.settings.public_url.rstrip('/')}/v1/calendar-feeds/{token}.ics"
+
+
+async def issue_calendar_feed(request: Request, rt: Runtime) -> Response:
+    principal = await principal_of(request, rt)
+    token = await rt.afisha.calendar_feeds.issue(principal)
+    response = render(rt, s.CalendarFeedOut(url=_feed_url(rt, token)), 201)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def revoke_calendar_feed(request: Request, rt: Runtime) -> Response:
+    principal = await principal_of(request, rt)
+    await rt.afisha.calendar_feeds.revoke(principal)
+    return Response(status_code=204)
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    """Whether an ``If-None-Match`` list names ``etag`` (weak comparison, RFC 9110 13.1.2)."""
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def _not_modified_since(header: str, last_modified: datetime) -> bool:
+    """Whether ``If-Modified-Since`` is at or after ``last_modified`` (whole seconds)."""
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified.replace(microsecond=0) <= since
+
+
+async def get_calendar_feed(request: Request, rt: Runtime) -> Response:
+    token = request.path_params["feed_token"]
+    contents = await rt.afisha.calendar_feeds.read(token)
+    body = feed_calendar(
+        contents.events,
+        rt.afisha.settings,
+        event_url=rt.event_url,
+        name=f"Afisha: {contents.owner.username}",
+    )
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(contents.last_modified.astimezone(UTC), usegmt=True),
+        "Cache-Control": _FEED_CACHE_CONTROL,
+        "Referrer-Policy": "no-referrer",
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        fresh = _etag_matches(if_none_match, etag)
+    else:
+        since = request.headers.get("if-modified-since")
+        fresh = since is not None and _not_modified_since(since, contents.last_modified)
+    if fresh:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+ENDPOINTS: list[Endpoint] = [
+    Endpoint(method="POST", path="/v1/users/me/calendar-feed", handler=issue_calendar_feed,
+             tag="users", summary="A secret calendar feed URL of one's sign-ups (rotates it)",
+             description="The URL (also usable as `webcal://`) serves every event the caller "
+             "is participating or waitlisted in; calling again rotates it (the old URL stops "
+             "working). Only a hash of its token is stored.",
+             access="user", response=s.CalendarFeedOut, status=201),
+    Endpoint(method="DELETE", path="/v1/users/me/calendar-feed", handler=revoke_calendar_feed,
+             tag="users", summary="Revoke one's calendar feed URL", access="user", status=204),
+    Endpoint(method="GET", path="/v1/calendar-feeds/{feed_token}.ics", handler=get_calendar_feed,
+             tag="users", summary="A personal calendar feed (iCalendar)",
+             description="Anyone with the URL may fetch it. Every event the owner is "
+             "participating or waitlisted in, from 30 days back; cancelled ones stay with "
+             "`STATUS:CANCELLED`. Answers carry `ETag` and `Last-Modified`; a conditional "
+             "request for an unchanged feed gets 304.",
+             response_media=("text/calendar",), errors=(NotFound,)),
+]  # fmt: skip
