@@ -32,6 +32,7 @@ from afisha_postgres.repositories import (
     Sessions,
     Totp,
     Users,
+    Webhooks,
 )
 
 __all__ = ["PostgresDatabase", "PostgresUnitOfWork"]
@@ -203,6 +204,7 @@ class PostgresUnitOfWork:
     totp: Totp
     audit: Audit
     calendar_feeds: CalendarFeeds
+    webhooks: Webhooks
     personal_data: PersonalData
 
     def __init__(
@@ -233,6 +235,7 @@ class PostgresUnitOfWork:
         self.totp = Totp(conn)
         self.audit = Audit(conn)
         self.calendar_feeds = CalendarFeeds(conn)
+        self.webhooks = Webhooks(conn)
         self.personal_data = PersonalData(conn)
         return self
 

@@ -45,6 +45,7 @@ from afisha_core.ports import (
     SessionRepository,
     TotpRepository,
     UserRepository,
+    WebhookRepository,
 )
 from afisha_sqlite import repositories as repos
 from afisha_sqlite.errors import DatabaseUnavailable, translate_error
@@ -378,6 +379,7 @@ class SqliteUnitOfWork:
     totp: TotpRepository
     audit: AuditRepository
     calendar_feeds: CalendarFeedRepository
+    webhooks: WebhookRepository
     personal_data: PersonalDataRepository
 
     def __init__(self, database: SqliteDatabase) -> None:
@@ -394,6 +396,7 @@ class SqliteUnitOfWork:
         self.totp = repos.Totp(self._run)
         self.audit = repos.Audit(self._run)
         self.calendar_feeds = repos.CalendarFeeds(self._run)
+        self.webhooks = repos.Webhooks(self._run)
         self.personal_data = repos.PersonalData(self._run)
 
     async def __aenter__(self) -> Self:

@@ -12,6 +12,12 @@ from afisha_core.usecases.recovery import RecoveryService
 from afisha_core.usecases.reminders import ReminderService
 from afisha_core.usecases.sessions import LoginResult, Principal, SessionService
 from afisha_core.usecases.totp import TotpEnrolment, TotpService, WrongTotp
+from afisha_core.usecases.webhooks import (
+    UnconfiguredWebhookSender,
+    WebhookDeliveryReport,
+    WebhookDeliveryService,
+    WebhookService,
+)
 
 __all__ = [
     "UNSET",
@@ -35,5 +41,9 @@ __all__ = [
     "SessionService",
     "TotpEnrolment",
     "TotpService",
+    "UnconfiguredWebhookSender",
+    "WebhookDeliveryReport",
+    "WebhookDeliveryService",
+    "WebhookService",
     "WrongTotp",
 ]

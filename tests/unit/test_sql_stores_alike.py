@@ -49,6 +49,7 @@ def test_both_stores_name_their_repositories_alike() -> None:
         "Totp",
         "Audit",
         "CalendarFeeds",
+        "Webhooks",
         "PersonalData",
     }
     assert _repository_classes("afisha_postgres") == expected
