@@ -1,4 +1,4 @@
-"""Integrations: the personal calendar feed (a secret, subscribable URL)."""
+"""Integrations: the personal calendar feed (a secret, subscribable URL) and webhooks."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ from email.utils import format_datetime, parsedate_to_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from afisha_core.errors import NotFound
+from afisha_core.errors import NotFound, ValidationFailed
 from afisha_starlette import schemas as s
 from afisha_starlette.calendar import feed_calendar
 from afisha_starlette.endpoints import Endpoint
-from afisha_starlette.routes._shared import principal_of, render
+from afisha_starlette.parsing import path_uuid, query_cursor, query_limit
+from afisha_starlette.routes._shared import (
+    CURSOR,
+    LIMIT,
+    admin_of,
+    client_of,
+    page_of,
+    parse_body,
+    principal_of,
+    render,
+)
 from afisha_starlette.runtime import Runtime
 
 __all__ = ["ENDPOINTS"]
@@ -86,6 +96,46 @@ async def get_calendar_feed(request: Request, rt: Runtime) -> Response:
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
+async def create_webhook(request: Request, rt: Runtime) -> Response:
+    admin = await admin_of(request, rt)
+    body: s.WebhookIn = await parse_body(request, rt, s.WebhookIn)
+    webhook = await rt.afisha.webhooks.create(
+        admin, body.url, body.events, body.description, client_address=client_of(request)[1]
+    )
+    response = render(rt, s.WebhookCreatedOut.of(webhook), 201)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def list_webhooks(request: Request, rt: Runtime) -> Response:
+    admin = await admin_of(request, rt)
+    page = await rt.afisha.webhooks.list(
+        admin, limit=query_limit(request), cursor=query_cursor(request)
+    )
+    items = [s.WebhookOut.of(w) for w in page.items]
+    return page_of(rt, s.WebhookList, items, page.next_cursor)
+
+
+async def delete_webhook(request: Request, rt: Runtime) -> Response:
+    admin = await admin_of(request, rt)
+    await rt.afisha.webhooks.delete(
+        admin, path_uuid(request, "webhook_id"), client_address=client_of(request)[1]
+    )
+    return Response(status_code=204)
+
+
+async def list_webhook_deliveries(request: Request, rt: Runtime) -> Response:
+    admin = await admin_of(request, rt)
+    page = await rt.afisha.webhooks.list_deliveries(
+        admin,
+        path_uuid(request, "webhook_id"),
+        limit=query_limit(request),
+        cursor=query_cursor(request),
+    )
+    items = [s.WebhookDeliveryOut.of(d) for d in page.items]
+    return page_of(rt, s.WebhookDeliveryList, items, page.next_cursor)
+
+
 ENDPOINTS: list[Endpoint] = [
     Endpoint(method="POST", path="/v1/users/me/calendar-feed", handler=issue_calendar_feed,
              tag="users", summary="A secret calendar feed URL of one's sign-ups (rotates it)",
@@ -102,4 +152,20 @@ ENDPOINTS: list[Endpoint] = [
              "`STATUS:CANCELLED`. Answers carry `ETag` and `Last-Modified`; a conditional "
              "request for an unchanged feed gets 304.",
              response_media=("text/calendar",), errors=(NotFound,)),
+    Endpoint(method="POST", path="/v1/webhooks", handler=create_webhook, tag="webhooks",
+             summary="Register a webhook; its signing secret is shown only here",
+             description="Deliveries follow the Standard Webhooks specification. Loopback, "
+             "private and link-local destinations are refused unless the server allows them.",
+             access="admin", body=s.WebhookIn, response=s.WebhookCreatedOut, status=201,
+             errors=(ValidationFailed,)),
+    Endpoint(method="GET", path="/v1/webhooks", handler=list_webhooks, tag="webhooks",
+             summary="Webhooks, oldest first (no secrets)", access="admin",
+             response=s.WebhookList, query=(LIMIT, CURSOR)),
+    Endpoint(method="DELETE", path="/v1/webhooks/{webhook_id}", handler=delete_webhook,
+             tag="webhooks", summary="Delete a webhook and its deliveries", access="admin",
+             status=204, errors=(NotFound,)),
+    Endpoint(method="GET", path="/v1/webhooks/{webhook_id}/deliveries",
+             handler=list_webhook_deliveries, tag="webhooks",
+             summary="A webhook's deliveries and their attempts, newest first", access="admin",
+             response=s.WebhookDeliveryList, query=(LIMIT, CURSOR), errors=(NotFound,)),
 ]  # fmt: skip
