@@ -42,6 +42,7 @@ from afisha_core.testing.contracts.repositories._round_trips import RoundTripCon
 from afisha_core.testing.contracts.repositories._sessions import SessionRepositoryContract
 from afisha_core.testing.contracts.repositories._transactions import TransactionContract
 from afisha_core.testing.contracts.repositories._users import UserRepositoryContract
+from afisha_core.testing.contracts.webhooks import WebhookContract
 
 __all__ = ["UnitOfWorkContract"]
 
@@ -61,6 +62,7 @@ class UnitOfWorkContract(
     AccountSecurityContract,
     PersonalDataContract,
     CalendarFeedContract,
+    WebhookContract,
 ):
     """Every repository method and every rule of :mod:`afisha_core.ports`.
 
