@@ -188,8 +188,12 @@ async def queue_webhooks(
 
 def _check_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        raise ValidationFailed.single("url", "is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not host or len(url) > 2000:
         raise ValidationFailed.single("url", "must be an http or https URL with a host")
     if parts.username or parts.password:
         raise ValidationFailed.single("url", "must not contain credentials")
@@ -221,6 +225,8 @@ class WebhookService:
         """
         require_admin(actor, self.settings)
         url = _check_url(url)
+        if len(description) > 500:
+            raise ValidationFailed.single("description", "must be at most 500 characters")
         unknown = [t for t in event_types if t not in WEBHOOK_EVENT_TYPES]
         if unknown or not event_types:
             raise ValidationFailed.single(

@@ -120,6 +120,9 @@ async def test_bad_input_is_a_422(api_with: Api) -> None:
         {"url": "https://example.org/x", "events": ["no.such.type"]},
         {"url": "https://example.org/x", "events": []},
         {"url": "https://user:pw@example.org/x", "events": ["event.created"]},
+        {"url": "http://[::1", "events": ["event.created"]},
+        {"url": "http://example.org:99999/x", "events": ["event.created"]},
+        {"url": "https://example.org/x", "events": ["event.created"], "description": "x" * 501},
     ):
         response = await api.client.post("/v1/webhooks", json=body, headers=admin.headers)
         assert response.status_code == 422, (body, response.text)
