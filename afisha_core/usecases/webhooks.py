@@ -158,8 +158,12 @@ def participation_data(participation: Participation) -> dict[str, Any]:
 
 
 def user_data(user: User) -> dict[str, Any]:
-    """The ``data`` of a ``user.registered`` notice (no email, no name: ids only)."""
-    return {"id": str(user.id), "username": user.username, "created_at": _iso(user.created_at)}
+    """The ``data`` of a ``user.registered`` notice: the id only, no personal data.
+
+    Deliveries are kept for their audit trail, so they must not hold what the erasure
+    of a deleted account removes (email, username, name).
+    """
+    return {"id": str(user.id), "created_at": _iso(user.created_at)}
 
 
 async def queue_webhooks(
