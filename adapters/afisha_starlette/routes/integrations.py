@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from uuid import UUID
 
+import icalendar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from afisha_core.domain import Event
 from afisha_core.errors import NotFound, ValidationFailed
 from afisha_starlette import schemas as s
 from afisha_starlette.calendar import feed_calendar
@@ -69,16 +73,29 @@ def _not_modified_since(header: str, last_modified: datetime) -> bool:
     return last_modified.replace(microsecond=0) <= since
 
 
+def _feed_etag(rt: Runtime, events: Sequence[Event], name: str) -> str:
+    """A strong validator of the feed body, computed without rendering it.
+
+    The body is a function of the events (every change of an event moves its
+    ``updated_at``), the feed's name, the reminder lead and the event links, and of
+    the calendar library's output; all of those are hashed.
+    """
+    parts = [
+        "afisha-feed-1",
+        icalendar.__version__,
+        name,
+        str(rt.afisha.settings.reminder_lead),
+        rt.event_url(UUID(int=0)),
+        *(f"{e.id}|{e.updated_at.isoformat()}" for e in events),
+    ]
+    return '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32] + '"'
+
+
 async def get_calendar_feed(request: Request, rt: Runtime) -> Response:
     token = request.path_params["feed_token"]
     contents = await rt.afisha.calendar_feeds.read(token)
-    body = feed_calendar(
-        contents.events,
-        rt.afisha.settings,
-        event_url=rt.event_url,
-        name=f"Afisha: {contents.owner.username}",
-    )
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    name = f"Afisha: {contents.owner.username}"
+    etag = _feed_etag(rt, contents.events, name)
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(contents.last_modified.astimezone(UTC), usegmt=True),
@@ -91,8 +108,9 @@ async def get_calendar_feed(request: Request, rt: Runtime) -> Response:
     else:
         since = request.headers.get("if-modified-since")
         fresh = since is not None and _not_modified_since(since, contents.last_modified)
-    if fresh:
+    if fresh:  # answered without rendering the calendar
         return Response(status_code=304, headers=headers)
+    body = feed_calendar(contents.events, rt.afisha.settings, event_url=rt.event_url, name=name)
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
