@@ -81,7 +81,9 @@ from afisha_core.errors import (
 from afisha_core.ports import (
     AuditQuery,
     AuditRepository,
+    CalendarFeedRepository,
     Clock,
+    DueDelivery,
     DueReminder,
     EventQuery,
     EventRepository,
@@ -104,6 +106,9 @@ from afisha_core.ports import (
     UnitOfWorkFactory,
     UserQuery,
     UserRepository,
+    WebhookRepository,
+    WebhookSender,
+    WebhookSendError,
 )
 from afisha_core.settings import (
     Limit,
@@ -144,10 +149,12 @@ __all__ = [
     "AuditQuery",
     "AuditRepository",
     "AuditTarget",
+    "CalendarFeedRepository",
     "CapacityTooLow",
     "Clock",
     "DeliveryError",
     "DeliveryReport",
+    "DueDelivery",
     "DueReminder",
     "Email",
     "EmailTaken",
@@ -230,6 +237,9 @@ __all__ = [
     "UsernameTaken",
     "ValidationFailed",
     "WeakPassword",
+    "WebhookRepository",
+    "WebhookSendError",
+    "WebhookSender",
     "WrongCurrentPassword",
     "__version__",
 ]

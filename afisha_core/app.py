@@ -17,12 +17,14 @@ from afisha_core.ports import (
     RateLimiter,
     TokenGenerator,
     UnitOfWorkFactory,
+    WebhookSender,
 )
 from afisha_core.settings import Settings
 from afisha_core.tokens import SecretsTokenGenerator
 from afisha_core.usecases import (
     AccountService,
     AuditService,
+    CalendarFeedService,
     EventService,
     MailDeliveryService,
     NotificationService,
@@ -32,6 +34,9 @@ from afisha_core.usecases import (
     ReminderService,
     SessionService,
     TotpService,
+    UnconfiguredWebhookSender,
+    WebhookDeliveryService,
+    WebhookService,
 )
 
 __all__ = ["Afisha"]
@@ -53,6 +58,7 @@ class Afisha:
     mailer: Mailer
     clock: Clock = attrs.field(factory=SystemClock)
     tokens: TokenGenerator = attrs.field(factory=SecretsTokenGenerator)
+    webhook_sender: WebhookSender = attrs.field(factory=UnconfiguredWebhookSender)
     settings: Settings = attrs.field(factory=Settings)
 
     accounts: AccountService = attrs.field(init=False)
@@ -65,6 +71,9 @@ class Afisha:
     mail: MailDeliveryService = attrs.field(init=False)
     totp: TotpService = attrs.field(init=False)
     audit: AuditService = attrs.field(init=False)
+    calendar_feeds: CalendarFeedService = attrs.field(init=False)
+    webhooks: WebhookService = attrs.field(init=False)
+    webhook_delivery: WebhookDeliveryService = attrs.field(init=False)
     personal_data: PersonalDataService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -80,4 +89,7 @@ class Afisha:
         self.mail = MailDeliveryService(self.uow, self.clock, self.mailer, s)
         self.totp = TotpService(u, c, h, lim, s)
         self.audit = AuditService(u, c, s)
+        self.calendar_feeds = CalendarFeedService(u, c, t, s)
+        self.webhooks = WebhookService(u, c, self.webhook_sender, s)
+        self.webhook_delivery = WebhookDeliveryService(u, c, self.webhook_sender)
         self.personal_data = PersonalDataService(u, c, s)

@@ -31,6 +31,7 @@ import attrs
 from afisha_core.domain import (
     AuditAction,
     AuditEntry,
+    CalendarFeed,
     Email,
     Event,
     EventView,
@@ -46,12 +47,16 @@ from afisha_core.domain import (
     TotpCredential,
     TotpRecoveryCode,
     User,
+    Webhook,
+    WebhookDelivery,
 )
 
 __all__ = [
     "AuditQuery",
     "AuditRepository",
+    "CalendarFeedRepository",
     "Clock",
+    "DueDelivery",
     "DueReminder",
     "EventQuery",
     "EventRepository",
@@ -74,6 +79,9 @@ __all__ = [
     "UnitOfWorkFactory",
     "UserQuery",
     "UserRepository",
+    "WebhookRepository",
+    "WebhookSendError",
+    "WebhookSender",
 ]
 
 
@@ -149,6 +157,14 @@ class DueReminder:
     participation: Participation
     event: Event
     user: User
+
+
+@attrs.frozen(kw_only=True)
+class DueDelivery:
+    """A webhook delivery just claimed by a worker, with its webhook."""
+
+    delivery: WebhookDelivery
+    webhook: Webhook
 
 
 # --- repositories -------------------------------------------------------------------
@@ -586,7 +602,7 @@ class PersonalDataRepository(Protocol):
         """Delete the person's rows; return how many went.
 
         By ``user_id``: sessions, recovery tokens, notifications, the TOTP credential
-        and recovery codes; by ``email``: registrations and outbox mail.
+        and recovery codes, the calendar feed; by ``email``: registrations and outbox mail.
 
         The user row itself, participations and the audit log stay: the caller replaces
         the user's personal fields (:meth:`UserRepository.update`, with the user locked).
@@ -603,6 +619,99 @@ class AuditRepository(Protocol):
 
     async def list(self, query: AuditQuery) -> Sequence[AuditEntry]:
         """Up to ``query.limit`` entries matching ``query``, newest ``(at, id)`` first."""
+        ...
+
+
+class CalendarFeedRepository(Protocol):
+    """Personal calendar feeds: at most one per user, found by the hash of its token."""
+
+    async def get_by_token_hash(self, token_hash: str) -> CalendarFeed | None:
+        """The feed whose token hashes to ``token_hash``, or ``None``."""
+        ...
+
+    async def put(self, feed: CalendarFeed) -> None:
+        """Store the user's feed, replacing any the user had (so the old token stops working).
+
+        Only for a user locked with :meth:`UserRepository.get_for_update` in this unit
+        of work, so two rotations at once take turns and exactly one token survives.
+        """
+        ...
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the user's feed; return whether there was one."""
+        ...
+
+
+class WebhookRepository(Protocol):
+    """Webhooks and their deliveries (the webhook outbox)."""
+
+    async def add(self, webhook: Webhook) -> None:
+        """Store a new webhook."""
+        ...
+
+    async def get(self, webhook_id: UUID) -> Webhook | None:
+        """The webhook, or ``None``."""
+        ...
+
+    async def list(self, *, after: tuple[datetime, UUID] | None, limit: int) -> Sequence[Webhook]:
+        """Up to ``limit`` webhooks in ``(created_at, id)`` order, after the key ``after``."""
+        ...
+
+    async def delete(self, webhook_id: UUID) -> bool:
+        """Remove the webhook and its deliveries; return whether there was one.
+
+        A worker holding a claim on one of its deliveries finds nothing left to update.
+        """
+        ...
+
+    async def list_subscribed(self, event_type: str) -> Sequence[Webhook]:
+        """The webhooks that are not disabled and subscribe to ``event_type``."""
+        ...
+
+    async def add_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Queue new deliveries (in the unit of work of the change they tell about)."""
+        ...
+
+    async def list_deliveries(
+        self, webhook_id: UUID, *, before: tuple[datetime, UUID] | None, limit: int
+    ) -> Sequence[WebhookDelivery]:
+        """Up to ``limit`` of the webhook's deliveries, newest ``(created_at, id)`` first."""
+        ...
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[DueDelivery]:
+        """Claim up to ``limit`` PENDING deliveries with ``next_attempt_at <= now``.
+
+        Only deliveries of webhooks that are not disabled. Claiming sets
+        ``next_attempt_at = lease_until``, so no other worker takes them meanwhile
+        (``FOR UPDATE SKIP LOCKED``) and a crashed worker's claims come back when the
+        lease ends. Oldest ``next_attempt_at`` first; returned as stored after the claim.
+        """
+        ...
+
+    async def finish_attempt(self, delivery: WebhookDelivery, lease_until: datetime) -> bool:
+        """Write the outcome of an attempt; return whether the claim was still held.
+
+        Writes ``status``, ``attempts``, ``next_attempt_at``, ``last_status_code``,
+        ``last_error`` and ``delivered_at`` of ``delivery`` only if the stored row is
+        still PENDING with ``next_attempt_at = lease_until`` (this worker's claim): a
+        delivery whose webhook was deleted, or whose lease ran out and was claimed by
+        another worker, is left alone.
+        """
+        ...
+
+    async def mark_success(self, webhook_id: UUID) -> None:
+        """Clear the webhook's ``failing_since`` (a delivery succeeded)."""
+        ...
+
+    async def mark_failure(self, webhook_id: UUID, now: datetime, disable_before: datetime) -> bool:
+        """Record a failed attempt; return whether this disabled the webhook.
+
+        Sets ``failing_since = now`` unless already set; then, if the webhook is not
+        disabled and has been failing since ``disable_before`` or earlier, sets
+        ``disabled_at = now`` (one conditional update: of two workers, one disables it).
+        """
         ...
 
 
@@ -661,6 +770,16 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """The audit log of this unit of work."""
+        ...
+
+    @property
+    def calendar_feeds(self) -> CalendarFeedRepository:
+        """The personal calendar feeds of this unit of work."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        """The webhooks and their deliveries of this unit of work."""
         ...
 
     @property
@@ -814,5 +933,42 @@ class Mailer(Protocol):
         Raises :class:`~afisha_core.errors.TemporaryDeliveryError` when a later
         attempt may succeed (4xx, connection refused, timeout) and
         :class:`~afisha_core.errors.PermanentDeliveryError` when it never will (5xx).
+        """
+        ...
+
+
+class WebhookSendError(Exception):
+    """A webhook delivery attempt failed: no answer, a timeout, a refused destination.
+
+    ``status_code`` is the answer's status when there was one (a non-2xx, a redirect).
+    The message never contains the signature or the secret.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class WebhookSender(Protocol):
+    """Sends one signed webhook request, and vets destinations."""
+
+    async def check_destination(self, url: str) -> None:
+        """Raise :class:`WebhookSendError` if ``url`` may not receive webhooks.
+
+        Resolves the host and refuses loopback, private, link-local, multicast,
+        reserved and unspecified addresses (and cloud metadata endpoints) unless the
+        sender was configured to allow private destinations.
+        """
+        ...
+
+    async def send(self, url: str, headers: dict[str, str], body: bytes, time_limit: float) -> int:
+        """``POST`` ``body`` with ``headers`` to ``url``; return the 2xx status of the answer.
+
+        Follows no redirect. Unless private destinations are allowed, refuses (before
+        connecting, after resolving the name) a URL whose host is a loopback, private,
+        link-local, multicast, reserved or unspecified address, and connects to the
+        address it checked. Raises :class:`WebhookSendError` for a refused destination, a
+        connection failure, running out of ``time_limit`` seconds in all, or an answer that is
+        not 2xx (with its ``status_code``).
         """
         ...

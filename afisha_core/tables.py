@@ -32,6 +32,7 @@ import attrs
 
 from afisha_core.domain import (
     AuditEntry,
+    CalendarFeed,
     Event,
     InstantNotification,
     IssuedLoginRecovery,
@@ -42,10 +43,13 @@ from afisha_core.domain import (
     TotpCredential,
     TotpRecoveryCode,
     User,
+    Webhook,
+    WebhookDelivery,
 )
 
 __all__ = [
     "AUDIT_LOG",
+    "CALENDAR_FEEDS",
     "EVENTS",
     "NOTIFICATIONS",
     "OUTBOX",
@@ -57,6 +61,8 @@ __all__ = [
     "TOTP_CREDENTIALS",
     "TOTP_RECOVERY_CODES",
     "USERS",
+    "WEBHOOKS",
+    "WEBHOOK_DELIVERIES",
     "Column",
     "Convert",
     "Kind",
@@ -80,7 +86,7 @@ class Kind(enum.Enum):
     TIMESTAMP = "timestamp"
     ENUM = "enum"
     JSON = "json"
-    """A small JSON object (a ``dict`` field), stored as its JSON text."""
+    """A small JSON value (a ``dict`` or ``tuple`` field), stored as its JSON text."""
 
 
 Convert = Callable[[Any], Any]
@@ -143,7 +149,7 @@ def _kind_of(annotation: Any) -> tuple[Kind, bool, type[enum.Enum] | None]:
             raise TypeError(f"cannot map a column of type {annotation!r}")
         annotation = args[0]
     simple = {str: Kind.TEXT, int: Kind.INTEGER, bool: Kind.BOOLEAN, UUID: Kind.UUID}
-    if typing.get_origin(annotation) is dict:
+    if typing.get_origin(annotation) in (dict, tuple):
         return Kind.JSON, nullable, None
     if annotation is datetime:
         return Kind.TIMESTAMP, nullable, None
@@ -309,6 +315,9 @@ TOTP_CREDENTIALS: Table[TotpCredential] = Table(
 )
 TOTP_RECOVERY_CODES: Table[TotpRecoveryCode] = Table("totp_recovery_codes", TotpRecoveryCode)
 AUDIT_LOG: Table[AuditEntry] = Table("audit_log", AuditEntry)
+CALENDAR_FEEDS: Table[CalendarFeed] = Table("calendar_feeds", CalendarFeed, key=("user_id",))
+WEBHOOKS: Table[Webhook] = Table("webhooks", Webhook)
+WEBHOOK_DELIVERIES: Table[WebhookDelivery] = Table("webhook_deliveries", WebhookDelivery)
 TABLES: tuple[Table[Any], ...] = (
     USERS,
     SESSIONS,
@@ -321,5 +330,8 @@ TABLES: tuple[Table[Any], ...] = (
     TOTP_CREDENTIALS,
     TOTP_RECOVERY_CODES,
     AUDIT_LOG,
+    CALENDAR_FEEDS,
+    WEBHOOKS,
+    WEBHOOK_DELIVERIES,
 )
 """Every entity table, parents first."""

@@ -26,6 +26,7 @@ DEFAULT_SHUTDOWN_TIMEOUT = timedelta(seconds=30)
 
 REMINDERS_JOB = "afisha-reminders"
 MAIL_JOB = "afisha-mail"
+WEBHOOKS_JOB = "afisha-webhooks"
 ERASURE_JOB = "afisha-erasure"
 
 
@@ -116,6 +117,7 @@ class Worker:
                 REMINDERS_JOB: self._reminders_job,
                 MAIL_JOB: self._mail_job,
                 ERASURE_JOB: self._erasure_job,
+                WEBHOOKS_JOB: self._webhooks_job,
             },
             self._interval,
             self._misfire_grace,
@@ -209,6 +211,21 @@ class Worker:
 
     async def _erasure_job(self) -> None:
         await self._run_tick("erasure", self._erasure_tick)
+
+    async def _webhooks_job(self) -> None:
+        await self._run_tick("webhooks", self._webhooks_tick)
+
+    async def _webhooks_tick(self) -> str:
+        # One batch per call; every claimed delivery ends delivered or failed (retrying).
+        delivery = self._afisha.webhook_delivery
+        delivered = failed = disabled = 0
+        while True:
+            report = await delivery.deliver_due()
+            delivered += report.delivered
+            failed += report.failed
+            disabled += report.disabled
+            if report.claimed < delivery.batch or self._stopping:
+                return f"delivered {delivered}, failed {failed}, disabled {disabled}"
 
     async def _erasure_tick(self) -> str:
         return f"erased {await self._afisha.personal_data.erase_due()}"

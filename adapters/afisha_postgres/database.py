@@ -21,6 +21,7 @@ from afisha_postgres.errors import translate_errors
 from afisha_postgres.migrate import applied_versions, apply_migrations
 from afisha_postgres.repositories import (
     Audit,
+    CalendarFeeds,
     Events,
     Notifications,
     Outbox,
@@ -31,6 +32,7 @@ from afisha_postgres.repositories import (
     Sessions,
     Totp,
     Users,
+    Webhooks,
 )
 
 __all__ = ["PostgresDatabase", "PostgresUnitOfWork"]
@@ -201,6 +203,8 @@ class PostgresUnitOfWork:
     outbox: Outbox
     totp: Totp
     audit: Audit
+    calendar_feeds: CalendarFeeds
+    webhooks: Webhooks
     personal_data: PersonalData
 
     def __init__(
@@ -230,6 +234,8 @@ class PostgresUnitOfWork:
         self.outbox = Outbox(conn)
         self.totp = Totp(conn)
         self.audit = Audit(conn)
+        self.calendar_feeds = CalendarFeeds(conn)
+        self.webhooks = Webhooks(conn)
         self.personal_data = PersonalData(conn)
         return self
 

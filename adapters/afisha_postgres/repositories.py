@@ -12,6 +12,7 @@ from psycopg.rows import DictRow
 
 from afisha_core.domain import (
     AuditEntry,
+    CalendarFeed,
     Event,
     EventView,
     InstantNotification,
@@ -25,10 +26,13 @@ from afisha_core.domain import (
     TotpCredential,
     TotpRecoveryCode,
     User,
+    Webhook,
+    WebhookDelivery,
 )
-from afisha_core.ports import AuditQuery, DueReminder, EventQuery, UserQuery
+from afisha_core.ports import AuditQuery, DueDelivery, DueReminder, EventQuery, UserQuery
 from afisha_core.tables import (
     AUDIT_LOG,
+    CALENDAR_FEEDS,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -39,6 +43,8 @@ from afisha_core.tables import (
     TOTP_CREDENTIALS,
     TOTP_RECOVERY_CODES,
     USERS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
 )
 from afisha_postgres import values as v
 from afisha_postgres.errors import translate_errors
@@ -61,6 +67,9 @@ OUTBOX_UPDATE = OUTBOX.update_sql(v.named)
 TOTP_INSERT = TOTP_CREDENTIALS.insert_sql(v.named)
 TOTP_RECOVERY_CODES_INSERT = TOTP_RECOVERY_CODES.insert_sql(v.named)
 AUDIT_INSERT = AUDIT_LOG.insert_sql(v.named)
+CALENDAR_FEEDS_INSERT = CALENDAR_FEEDS.insert_sql(v.named)
+WEBHOOKS_INSERT = WEBHOOKS.insert_sql(v.named)
+DELIVERIES_INSERT = WEBHOOK_DELIVERIES.insert_sql(v.named)
 # Columns of joined tables, kept apart by prefix (read back with ``load(row, ..., "u_")``).
 _P_COLUMNS = ", ".join(f"p.{name}" for name in PARTICIPATIONS.names)
 _E_ALIASED = EVENTS.aliased("e")
@@ -758,6 +767,170 @@ class Audit(_Repository):
         return [AUDIT_LOG.load(r, v.CODEC) for r in found]
 
 
+class CalendarFeeds(_Repository):
+    """Personal calendar feeds in ``calendar_feeds`` (one row per user)."""
+
+    async def get_by_token_hash(self, token_hash: str) -> CalendarFeed | None:
+        """See :meth:`afisha_core.ports.CalendarFeedRepository.get_by_token_hash`."""
+        row = await self._one(
+            f"SELECT {CALENDAR_FEEDS.column_list} FROM calendar_feeds WHERE token_hash = %s",
+            (token_hash,),
+        )
+        return CALENDAR_FEEDS.load(row, v.CODEC) if row else None
+
+    async def put(self, feed: CalendarFeed) -> None:
+        """See :meth:`afisha_core.ports.CalendarFeedRepository.put` (an upsert)."""
+        await self._run(
+            CALENDAR_FEEDS_INSERT + " ON CONFLICT (user_id) DO UPDATE SET"
+            " token_hash = EXCLUDED.token_hash, created_at = EXCLUDED.created_at",
+            CALENDAR_FEEDS.dump(feed, v.CODEC),
+        )
+
+    async def delete(self, user_id: UUID) -> bool:
+        """See :meth:`afisha_core.ports.CalendarFeedRepository.delete`."""
+        return await self._run("DELETE FROM calendar_feeds WHERE user_id = %s", (user_id,)) > 0
+
+
+class Webhooks(_Repository):
+    """Webhooks in ``webhooks``, their deliveries in ``webhook_deliveries``."""
+
+    async def add(self, webhook: Webhook) -> None:
+        """See :meth:`afisha_core.ports.WebhookRepository.add`."""
+        await self._run(WEBHOOKS_INSERT, WEBHOOKS.dump(webhook, v.CODEC))
+
+    async def get(self, webhook_id: UUID) -> Webhook | None:
+        """See :meth:`afisha_core.ports.WebhookRepository.get`."""
+        row = await self._one(
+            f"SELECT {WEBHOOKS.column_list} FROM webhooks WHERE id = %s", (webhook_id,)
+        )
+        return WEBHOOKS.load(row, v.CODEC) if row else None
+
+    async def list(self, *, after: tuple[datetime, UUID] | None, limit: int) -> Sequence[Webhook]:
+        """See :meth:`afisha_core.ports.WebhookRepository.list`."""
+        if after is None:
+            rows = await self._all(
+                f"SELECT {WEBHOOKS.column_list} FROM webhooks ORDER BY created_at, id LIMIT %s",
+                (limit,),
+            )
+        else:
+            rows = await self._all(
+                f"SELECT {WEBHOOKS.column_list} FROM webhooks WHERE (created_at, id) > (%s, %s)"
+                " ORDER BY created_at, id LIMIT %s",
+                (after[0], after[1], limit),
+            )
+        return [WEBHOOKS.load(r, v.CODEC) for r in rows]
+
+    async def delete(self, webhook_id: UUID) -> bool:
+        """See :meth:`afisha_core.ports.WebhookRepository.delete` (deliveries cascade)."""
+        return await self._run("DELETE FROM webhooks WHERE id = %s", (webhook_id,)) > 0
+
+    async def list_subscribed(self, event_type: str) -> Sequence[Webhook]:
+        """See :meth:`afisha_core.ports.WebhookRepository.list_subscribed`."""
+        rows = await self._all(
+            f"SELECT {WEBHOOKS.column_list} FROM webhooks WHERE disabled_at IS NULL"
+            " ORDER BY created_at, id"
+        )
+        found = [WEBHOOKS.load(r, v.CODEC) for r in rows]
+        return [w for w in found if event_type in w.event_types]
+
+    async def add_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """See :meth:`afisha_core.ports.WebhookRepository.add_deliveries` (pipelined)."""
+        if not deliveries:
+            return
+        with translate_errors():
+            async with self._conn.cursor() as cursor:
+                await cursor.executemany(
+                    DELIVERIES_INSERT, [WEBHOOK_DELIVERIES.dump(d, v.CODEC) for d in deliveries]
+                )
+
+    async def list_deliveries(
+        self, webhook_id: UUID, *, before: tuple[datetime, UUID] | None, limit: int
+    ) -> Sequence[WebhookDelivery]:
+        """See :meth:`afisha_core.ports.WebhookRepository.list_deliveries`."""
+        if before is None:
+            rows = await self._all(
+                f"SELECT {WEBHOOK_DELIVERIES.column_list} FROM webhook_deliveries"
+                " WHERE webhook_id = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+                (webhook_id, limit),
+            )
+        else:
+            rows = await self._all(
+                f"SELECT {WEBHOOK_DELIVERIES.column_list} FROM webhook_deliveries"
+                " WHERE webhook_id = %s AND (created_at, id) < (%s, %s)"
+                " ORDER BY created_at DESC, id DESC LIMIT %s",
+                (webhook_id, before[0], before[1], limit),
+            )
+        return [WEBHOOK_DELIVERIES.load(r, v.CODEC) for r in rows]
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[DueDelivery]:
+        """See :meth:`afisha_core.ports.WebhookRepository.claim_due` (``SKIP LOCKED``)."""
+        found = await self._all(
+            """
+            WITH due AS (
+                SELECT d.id, d.next_attempt_at AS due_at FROM webhook_deliveries d
+                JOIN webhooks w ON w.id = d.webhook_id
+                WHERE d.status = 'PENDING' AND d.next_attempt_at <= %(now)s
+                  AND w.disabled_at IS NULL
+                ORDER BY d.next_attempt_at, d.id
+                LIMIT %(limit)s
+                FOR UPDATE OF d SKIP LOCKED
+            )
+            UPDATE webhook_deliveries o SET next_attempt_at = %(lease_until)s
+            FROM due WHERE o.id = due.id
+            RETURNING o.*, due.due_at
+            """,
+            {"now": now, "lease_until": lease_until, "limit": limit},
+        )
+        found.sort(key=lambda r: (r["due_at"], r["id"]))
+        claimed = [WEBHOOK_DELIVERIES.load(r, v.CODEC) for r in found]
+        if not claimed:
+            return []
+        rows = await self._all(
+            f"SELECT {WEBHOOKS.column_list} FROM webhooks WHERE id = ANY(%s)",
+            ([d.webhook_id for d in claimed],),
+        )
+        webhooks = {w.id: w for w in (WEBHOOKS.load(r, v.CODEC) for r in rows)}
+        return [
+            DueDelivery(delivery=d, webhook=webhooks[d.webhook_id])
+            for d in claimed
+            if d.webhook_id in webhooks
+        ]
+
+    async def finish_attempt(self, delivery: WebhookDelivery, lease_until: datetime) -> bool:
+        """See :meth:`afisha_core.ports.WebhookRepository.finish_attempt`."""
+        row = WEBHOOK_DELIVERIES.dump(delivery, v.CODEC)
+        changed = await self._run(
+            "UPDATE webhook_deliveries SET status = %(status)s, attempts = %(attempts)s,"
+            " next_attempt_at = %(next_attempt_at)s, last_status_code = %(last_status_code)s,"
+            " last_error = %(last_error)s, delivered_at = %(delivered_at)s"
+            " WHERE id = %(id)s AND status = 'PENDING' AND next_attempt_at = %(lease_until)s",
+            {**row, "lease_until": lease_until},
+        )
+        return changed > 0
+
+    async def mark_success(self, webhook_id: UUID) -> None:
+        """See :meth:`afisha_core.ports.WebhookRepository.mark_success`."""
+        await self._run(
+            "UPDATE webhooks SET failing_since = NULL WHERE id = %s AND failing_since IS NOT NULL",
+            (webhook_id,),
+        )
+
+    async def mark_failure(self, webhook_id: UUID, now: datetime, disable_before: datetime) -> bool:
+        """See :meth:`afisha_core.ports.WebhookRepository.mark_failure`."""
+        await self._run(
+            "UPDATE webhooks SET failing_since = %s WHERE id = %s AND failing_since IS NULL",
+            (now, webhook_id),
+        )
+        disabled = await self._run(
+            "UPDATE webhooks SET disabled_at = %s WHERE id = %s AND disabled_at IS NULL"
+            " AND failing_since <= %s",
+            (now, webhook_id, disable_before),
+        )
+        return disabled > 0
+
+
 class PersonalData(_Repository):
     """One person's rows across the tables."""
 
@@ -824,6 +997,7 @@ class PersonalData(_Repository):
             "DELETE FROM notifications WHERE user_id = %s",
             "DELETE FROM totp_recovery_codes WHERE user_id = %s",
             "DELETE FROM totp_credentials WHERE user_id = %s",
+            "DELETE FROM calendar_feeds WHERE user_id = %s",
         )
         for statement in by_user:
             count += await self._run(statement, (user_id,))

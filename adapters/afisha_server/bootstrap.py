@@ -20,6 +20,7 @@ from afisha_core.clock import SystemClock
 from afisha_core.limiter import InProcessRateLimiter
 from afisha_core.ports import Mailer, RateLimiter
 from afisha_core.settings import Settings
+from afisha_httpx import HttpxWebhookSender
 from afisha_obstore import ObstoreStorage
 from afisha_postgres import PostgresDatabase, split_schema
 from afisha_redis import RedisRateLimiter
@@ -155,6 +156,8 @@ async def build_core(config: ServerConfig, *, migrate: bool = True) -> Wiring:
     else:
         mailer = EmlFileMailer(config.outbox_dir, mail_from=config.mail_from)
 
+    webhook_sender = HttpxWebhookSender(allow_private=config.webhooks_allow_private)
+    runtime_closers.append(webhook_sender.aclose)
     afisha = Afisha(
         uow=db,
         hasher=Argon2PasswordHasher(),
@@ -163,6 +166,7 @@ async def build_core(config: ServerConfig, *, migrate: bool = True) -> Wiring:
         mailer=mailer,
         clock=clock,
         settings=settings,
+        webhook_sender=webhook_sender,
     )
     return Wiring(
         afisha=afisha,

@@ -40,6 +40,7 @@ configuration (environment variables, all optional):
   AFISHA_DB_POOL_SIZE        10 (PostgreSQL connections per process)
   AFISHA_SESSION_TOUCH_INTERVAL  1m (how often a session's last_seen_at is written)
   AFISHA_REQUIRE_ADMIN_TOTP  false (true: administrators need two-factor login)
+  AFISHA_WEBHOOKS_ALLOW_PRIVATE  false (true: webhooks may go to private addresses)
   AFISHA_DELETED_RETENTION   30d (then the worker erases a deleted account's personal data)
   AFISHA_LOG_FORMAT          text | json (one JSON object per line)
   AFISHA_METRICS_TOKEN       unset: /metrics is open | a bearer token /metrics asks for

@@ -116,6 +116,8 @@ class ServerConfig:
         return attrs.evolve(self, public_url=f"http://{shown}:{port}")
 
     require_admin_totp: bool = False
+    #: Whether webhooks may go to loopback, private and link-local addresses.
+    webhooks_allow_private: bool = False
     deleted_retention: timedelta = timedelta(days=30)
 
     @property
@@ -155,9 +157,8 @@ class ServerConfig:
         event_url = get("AFISHA_EVENT_URL")
         if event_url is not None:
             _check_event_url(event_url)
-        require_totp = (get("AFISHA_REQUIRE_ADMIN_TOTP") or "false").lower()
-        if require_totp not in ("true", "false", "1", "0", "yes", "no"):
-            raise ConfigError(f"AFISHA_REQUIRE_ADMIN_TOTP={require_totp!r}: give true or false")
+        require_totp = _flag("AFISHA_REQUIRE_ADMIN_TOTP", get("AFISHA_REQUIRE_ADMIN_TOTP"))
+        allow_private = _flag("AFISHA_WEBHOOKS_ALLOW_PRIVATE", get("AFISHA_WEBHOOKS_ALLOW_PRIVATE"))
         if database_url is not None:
             _url("AFISHA_DATABASE_URL", database_url, ("sqlite", "postgresql", "postgres"))
         if storage_url is not None:
@@ -207,7 +208,8 @@ class ServerConfig:
             metrics_token=get("AFISHA_METRICS_TOKEN"),
             heartbeat_file=get("AFISHA_HEARTBEAT_FILE"),
             tracing=tracing in ("true", "1", "yes") or bool(get("OTEL_EXPORTER_OTLP_ENDPOINT")),
-            require_admin_totp=require_totp in ("true", "1", "yes"),
+            require_admin_totp=require_totp,
+            webhooks_allow_private=allow_private,
             deleted_retention=duration("AFISHA_DELETED_RETENTION", defaults.deleted_retention),
             event_url=event_url or defaults.event_url,
             **_language_and_links(get, defaults),
@@ -265,3 +267,11 @@ def _check_event_url(template: str) -> None:
             f"AFISHA_EVENT_URL={template!r}: give an http(s) URL with {{id}}, "
             "like https://example.org/events/{id}"
         )
+
+
+def _flag(name: str, value: str | None) -> bool:
+    """A true/false variable (``true``, ``1``, ``yes`` or ``false``, ``0``, ``no``)."""
+    text = (value or "false").lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name}={text!r}: give true or false")
+    return text in ("true", "1", "yes")

@@ -34,6 +34,7 @@ from afisha_core._turns import TurnTaking
 from afisha_core.migrations import Migration
 from afisha_core.ports import (
     AuditRepository,
+    CalendarFeedRepository,
     EventRepository,
     NotificationRepository,
     OutboxRepository,
@@ -44,6 +45,7 @@ from afisha_core.ports import (
     SessionRepository,
     TotpRepository,
     UserRepository,
+    WebhookRepository,
 )
 from afisha_sqlite import repositories as repos
 from afisha_sqlite.errors import DatabaseUnavailable, translate_error
@@ -376,6 +378,8 @@ class SqliteUnitOfWork:
     outbox: OutboxRepository
     totp: TotpRepository
     audit: AuditRepository
+    calendar_feeds: CalendarFeedRepository
+    webhooks: WebhookRepository
     personal_data: PersonalDataRepository
 
     def __init__(self, database: SqliteDatabase) -> None:
@@ -391,6 +395,8 @@ class SqliteUnitOfWork:
         self.outbox = repos.Outbox(self._run)
         self.totp = repos.Totp(self._run)
         self.audit = repos.Audit(self._run)
+        self.calendar_feeds = repos.CalendarFeeds(self._run)
+        self.webhooks = repos.Webhooks(self._run)
         self.personal_data = repos.PersonalData(self._run)
 
     async def __aenter__(self) -> Self:

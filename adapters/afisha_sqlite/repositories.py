@@ -19,6 +19,7 @@ import attrs
 
 from afisha_core.domain import (
     AuditEntry,
+    CalendarFeed,
     Event,
     EventView,
     InstantNotification,
@@ -33,11 +34,14 @@ from afisha_core.domain import (
     TotpCredential,
     TotpRecoveryCode,
     User,
+    Webhook,
+    WebhookDelivery,
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
-from afisha_core.ports import AuditQuery, DueReminder, EventQuery, UserQuery
+from afisha_core.ports import AuditQuery, DueDelivery, DueReminder, EventQuery, UserQuery
 from afisha_core.tables import (
     AUDIT_LOG,
+    CALENDAR_FEEDS,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -48,6 +52,8 @@ from afisha_core.tables import (
     TOTP_CREDENTIALS,
     TOTP_RECOVERY_CODES,
     USERS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
 )
 from afisha_sqlite import values as v
 
@@ -809,6 +815,164 @@ class Audit(_Repository):
         return await self._all(sql, params, AUDIT_LOG.reader(v.CODEC))
 
 
+_FEED_SELECT = f"SELECT {CALENDAR_FEEDS.column_list} FROM calendar_feeds"  # noqa: S608 - constant names
+
+
+class CalendarFeeds(_Repository):
+    """Personal calendar feeds (one row per user)."""
+
+    async def get_by_token_hash(self, token_hash: str) -> CalendarFeed | None:
+        """The feed whose token hashes to ``token_hash``, or ``None``."""
+        sql = f"{_FEED_SELECT} WHERE token_hash = ?"
+        return await self._one(sql, (token_hash,), CALENDAR_FEEDS.reader(v.CODEC))
+
+    async def put(self, feed: CalendarFeed) -> None:
+        """Store the user's feed, replacing any."""
+        sql = CALENDAR_FEEDS.insert_sql(v.named) + (
+            " ON CONFLICT (user_id) DO UPDATE SET"
+            " token_hash = excluded.token_hash, created_at = excluded.created_at"
+        )
+        await self._execute(sql, CALENDAR_FEEDS.dump(feed, v.CODEC))
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the user's feed; whether there was one."""
+        return (
+            await self._execute("DELETE FROM calendar_feeds WHERE user_id = ?", (v.uid(user_id),))
+            > 0
+        )
+
+
+_WEBHOOK_SELECT = f"SELECT {WEBHOOKS.column_list} FROM webhooks"  # noqa: S608 - constant names
+_DELIVERY_SELECT = f"SELECT {WEBHOOK_DELIVERIES.column_list} FROM webhook_deliveries"  # noqa: S608 - constant names
+
+
+class Webhooks(_Repository):
+    """Webhooks and their deliveries."""
+
+    async def add(self, webhook: Webhook) -> None:
+        """Store a new webhook."""
+        await self._execute(WEBHOOKS.insert_sql(v.named), WEBHOOKS.dump(webhook, v.CODEC))
+
+    async def get(self, webhook_id: UUID) -> Webhook | None:
+        """The webhook, or ``None``."""
+        sql = f"{_WEBHOOK_SELECT} WHERE id = ?"
+        return await self._one(sql, (v.uid(webhook_id),), WEBHOOKS.reader(v.CODEC))
+
+    async def list(self, *, after: tuple[datetime, UUID] | None, limit: int) -> Sequence[Webhook]:
+        """Up to ``limit`` webhooks in ``(created_at, id)`` order after ``after``."""
+        read = WEBHOOKS.reader(v.CODEC)
+        if after is None:
+            sql = f"{_WEBHOOK_SELECT} ORDER BY created_at, id LIMIT ?"
+            return await self._all(sql, (max(limit, 0),), read)
+        sql = f"{_WEBHOOK_SELECT} WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?"
+        return await self._all(sql, (v.ts(after[0]), v.uid(after[1]), max(limit, 0)), read)
+
+    async def delete(self, webhook_id: UUID) -> bool:
+        """Remove the webhook and its deliveries; whether there was one."""
+
+        def job(conn: Connection) -> bool:
+            key = (v.uid(webhook_id),)
+            conn.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", key)
+            return conn.execute("DELETE FROM webhooks WHERE id = ?", key).rowcount > 0
+
+        return await self._run(job)
+
+    async def list_subscribed(self, event_type: str) -> Sequence[Webhook]:
+        """The webhooks not disabled that subscribe to ``event_type``."""
+        sql = f"{_WEBHOOK_SELECT} WHERE disabled_at IS NULL ORDER BY created_at, id"
+        found = await self._all(sql, (), WEBHOOKS.reader(v.CODEC))
+        return [w for w in found if event_type in w.event_types]
+
+    async def add_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Queue new deliveries."""
+        await self._execute_many(
+            WEBHOOK_DELIVERIES.insert_sql(v.named),
+            [WEBHOOK_DELIVERIES.dump(d, v.CODEC) for d in deliveries],
+        )
+
+    async def list_deliveries(
+        self, webhook_id: UUID, *, before: tuple[datetime, UUID] | None, limit: int
+    ) -> Sequence[WebhookDelivery]:
+        """The webhook's deliveries, newest first."""
+        read = WEBHOOK_DELIVERIES.reader(v.CODEC)
+        if before is None:
+            sql = (
+                f"{_DELIVERY_SELECT} WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+            )
+            return await self._all(sql, (v.uid(webhook_id), max(limit, 0)), read)
+        sql = (
+            f"{_DELIVERY_SELECT} WHERE webhook_id = ? AND (created_at, id) < (?, ?) "
+            "ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        params = (v.uid(webhook_id), v.ts(before[0]), v.uid(before[1]), max(limit, 0))
+        return await self._all(sql, params, read)
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[DueDelivery]:
+        """Claim due deliveries of webhooks not disabled, in the write transaction."""
+        select = (
+            f"SELECT {WEBHOOK_DELIVERIES.aliased('d')}, {WEBHOOKS.aliased('w')} "  # noqa: S608 - constant names
+            "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+            "WHERE d.status = 'PENDING' AND d.next_attempt_at <= ? AND w.disabled_at IS NULL "
+            "ORDER BY d.next_attempt_at, d.id LIMIT ?"
+        )
+        lease = v.ts(lease_until)
+
+        def job(conn: Connection) -> list[DueDelivery]:
+            rows = conn.execute(select, (v.ts(now), max(limit, 0))).fetchall()
+            claimed = [
+                DueDelivery(
+                    delivery=attrs.evolve(
+                        WEBHOOK_DELIVERIES.load(row, v.CODEC, "d_"), next_attempt_at=lease_until
+                    ),
+                    webhook=WEBHOOKS.load(row, v.CODEC, "w_"),
+                )
+                for row in rows
+            ]
+            conn.executemany(
+                "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
+                [(lease, v.uid(c.delivery.id)) for c in claimed],
+            )
+            return claimed
+
+        return await self._run(job)
+
+    async def finish_attempt(self, delivery: WebhookDelivery, lease_until: datetime) -> bool:
+        """Write an attempt's outcome if this worker's claim still holds."""
+        row = WEBHOOK_DELIVERIES.dump(delivery, v.CODEC)
+        sql = (
+            "UPDATE webhook_deliveries SET status = :status, attempts = :attempts, "
+            "next_attempt_at = :next_attempt_at, last_status_code = :last_status_code, "
+            "last_error = :last_error, delivered_at = :delivered_at "
+            "WHERE id = :id AND status = 'PENDING' AND next_attempt_at = :lease_until"
+        )
+        return await self._execute(sql, {**row, "lease_until": v.ts(lease_until)}) > 0
+
+    async def mark_success(self, webhook_id: UUID) -> None:
+        """Clear the webhook's ``failing_since``."""
+        sql = "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL"
+        await self._execute(sql, (v.uid(webhook_id),))
+
+    async def mark_failure(self, webhook_id: UUID, now: datetime, disable_before: datetime) -> bool:
+        """Record a failure; disable the webhook after long enough; whether this disabled it."""
+
+        def job(conn: Connection) -> bool:
+            key = v.uid(webhook_id)
+            conn.execute(
+                "UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL",
+                (v.ts(now), key),
+            )
+            disabled = conn.execute(
+                "UPDATE webhooks SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL "
+                "AND failing_since <= ?",
+                (v.ts(now), key, v.ts(disable_before)),
+            )
+            return disabled.rowcount > 0
+
+        return await self._run(job)
+
+
 class PersonalData(_Repository):
     """One person's rows across the tables."""
 
@@ -861,6 +1025,7 @@ class PersonalData(_Repository):
             "DELETE FROM notifications WHERE user_id = ?",
             "DELETE FROM totp_recovery_codes WHERE user_id = ?",
             "DELETE FROM totp_credentials WHERE user_id = ?",
+            "DELETE FROM calendar_feeds WHERE user_id = ?",
         )
 
         def job(conn: Connection) -> int:

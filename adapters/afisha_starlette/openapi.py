@@ -322,4 +322,5 @@ _TAGS = {
     "notifications": "In-app notifications",
     "system": "Health, media, the docs page and this document",
     "pages": "Pages for people (HTML)",
+    "webhooks": "Signed notices of changes to other systems (Standard Webhooks)",
 }

@@ -17,6 +17,7 @@ from afisha_core.domain import (
     AuditAction,
     AuditEntry,
     AuditTarget,
+    DeliveryStatus,
     EventView,
     InstantNotification,
     LoginSession,
@@ -25,6 +26,8 @@ from afisha_core.domain import (
     ParticipationStatus,
     Role,
     User,
+    Webhook,
+    WebhookDelivery,
 )
 from afisha_core.ports import ObjectStorage
 from afisha_core.usecases import PersonalData
@@ -482,6 +485,13 @@ class TotpDisableIn:
 
 
 @attrs.frozen(kw_only=True)
+class CalendarFeedOut:
+    """A personal calendar feed: its secret URL (``https``; ``webcal://`` works as well)."""
+
+    url: str
+
+
+@attrs.frozen(kw_only=True)
 class TotpEnrolmentOut:
     """A pending enrolment: the secret, shown this once, and its ``otpauth://`` URI."""
 
@@ -697,3 +707,106 @@ class ExportOut:
                 for m in data.mail
             ],
         )
+
+
+@attrs.frozen(kw_only=True)
+class WebhookIn:
+    """A new webhook: where to send, which event types, and a note for people."""
+
+    url: str
+    events: list[str]
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class WebhookOut:
+    """A webhook, without its secret."""
+
+    id: UUID
+    url: str
+    events: list[str]
+    description: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+    @classmethod
+    def of(cls, webhook: Webhook) -> WebhookOut:
+        """Render a domain webhook (never its secret)."""
+        return cls(
+            id=webhook.id,
+            url=webhook.url,
+            events=list(webhook.event_types),
+            description=webhook.description,
+            created_at=webhook.created_at,
+            disabled_at=webhook.disabled_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class WebhookCreatedOut:
+    """A webhook just created, with its signing secret: shown this once."""
+
+    id: UUID
+    url: str
+    events: list[str]
+    description: str
+    secret: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+    @classmethod
+    def of(cls, webhook: Webhook) -> WebhookCreatedOut:
+        """Render a new webhook with its secret."""
+        return cls(
+            id=webhook.id,
+            url=webhook.url,
+            events=list(webhook.event_types),
+            description=webhook.description,
+            secret=webhook.secret,
+            created_at=webhook.created_at,
+            disabled_at=webhook.disabled_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class WebhookList:
+    """A page of webhooks, oldest first."""
+
+    items: list[WebhookOut]
+    next_cursor: str | None
+
+
+@attrs.frozen(kw_only=True)
+class WebhookDeliveryOut:
+    """One delivery of a webhook and the outcome of its last attempt."""
+
+    id: UUID
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery) -> WebhookDeliveryOut:
+        """Render a domain delivery."""
+        return cls(
+            id=delivery.id,
+            event_type=delivery.event_type,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            last_status_code=delivery.last_status_code,
+            last_error=delivery.last_error,
+            created_at=delivery.created_at,
+            delivered_at=delivery.delivered_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class WebhookDeliveryList:
+    """A page of a webhook's deliveries, newest first."""
+
+    items: list[WebhookDeliveryOut]
+    next_cursor: str | None

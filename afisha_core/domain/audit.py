@@ -32,6 +32,9 @@ class AuditAction(enum.Enum):
     TOTP_DISABLED = "totp.disabled"
     ACCOUNT_DELETED = "account.deleted"
     ACCOUNT_ERASED = "account.erased"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_DISABLED = "webhook.disabled"
 
 
 class AuditTarget(enum.Enum):
@@ -40,6 +43,7 @@ class AuditTarget(enum.Enum):
     USER = "user"
     EVENT = "event"
     SESSION = "session"
+    WEBHOOK = "webhook"
 
 
 def _details(value: Any) -> dict[str, DetailValue]:

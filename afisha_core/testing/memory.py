@@ -33,6 +33,8 @@ import attrs
 from afisha_core._turns import TurnTaking
 from afisha_core.domain import (
     AuditEntry,
+    CalendarFeed,
+    DeliveryStatus,
     Event,
     EventView,
     InstantNotification,
@@ -47,11 +49,15 @@ from afisha_core.domain import (
     TotpCredential,
     TotpRecoveryCode,
     User,
+    Webhook,
+    WebhookDelivery,
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import (
     AuditQuery,
     AuditRepository,
+    CalendarFeedRepository,
+    DueDelivery,
     DueReminder,
     EventQuery,
     EventRepository,
@@ -65,6 +71,7 @@ from afisha_core.ports import (
     TotpRepository,
     UserQuery,
     UserRepository,
+    WebhookRepository,
 )
 
 __all__ = ["InMemoryDatabase", "InMemoryUnitOfWork"]
@@ -92,6 +99,9 @@ class _Tables:
     outbox: dict[UUID, OutboxMessage] = attrs.Factory(dict)
     totp: dict[UUID, TotpCredential] = attrs.Factory(dict)
     recovery_codes: dict[UUID, TotpRecoveryCode] = attrs.Factory(dict)
+    calendar_feeds: dict[UUID, CalendarFeed] = attrs.Factory(dict)
+    webhooks: dict[UUID, Webhook] = attrs.Factory(dict)
+    deliveries: dict[UUID, WebhookDelivery] = attrs.Factory(dict)
     audit: tuple[AuditEntry, ...] = ()
     last_seq: int = 0
 
@@ -108,6 +118,9 @@ class _Tables:
             outbox=dict(self.outbox),
             totp=dict(self.totp),
             recovery_codes=dict(self.recovery_codes),
+            calendar_feeds=dict(self.calendar_feeds),
+            webhooks=dict(self.webhooks),
+            deliveries=dict(self.deliveries),
             audit=self.audit,
             last_seq=self.last_seq,
         )
@@ -164,6 +177,8 @@ class InMemoryUnitOfWork:
     outbox: OutboxRepository
     totp: TotpRepository
     audit: AuditRepository
+    calendar_feeds: CalendarFeedRepository
+    webhooks: WebhookRepository
     personal_data: PersonalDataRepository
 
     def __init__(self, database: InMemoryDatabase) -> None:
@@ -180,6 +195,8 @@ class InMemoryUnitOfWork:
         self.outbox = _Outbox(self)
         self.totp = _Totp(self)
         self.audit = _Audit(self)
+        self.calendar_feeds = _CalendarFeeds(self)
+        self.webhooks = _Webhooks(self)
         self.personal_data = _PersonalData(self)
 
     async def __aenter__(self) -> Self:
@@ -812,6 +829,151 @@ class _Audit(_Repository):
         return found[: max(query.limit, 0)]
 
 
+class _CalendarFeeds(_Repository):
+    """Personal calendar feeds, one per user."""
+
+    async def get_by_token_hash(self, token_hash: str) -> CalendarFeed | None:
+        return next(
+            (f for f in self._read().calendar_feeds.values() if f.token_hash == token_hash), None
+        )
+
+    async def put(self, feed: CalendarFeed) -> None:
+        tables = self._read()
+        if any(
+            f.token_hash == feed.token_hash and f.user_id != feed.user_id
+            for f in tables.calendar_feeds.values()
+        ):
+            raise ValueError("a calendar feed with this token hash already exists")
+        self._write().calendar_feeds[feed.user_id] = feed
+
+    async def delete(self, user_id: UUID) -> bool:
+        if user_id not in self._read().calendar_feeds:
+            return False
+        del self._write().calendar_feeds[user_id]
+        return True
+
+
+class _Webhooks(_Repository):
+    """Webhooks and their deliveries."""
+
+    async def add(self, webhook: Webhook) -> None:
+        if webhook.id in self._read().webhooks:
+            raise ValueError(f"a webhook with id {webhook.id} already exists")
+        self._write().webhooks[webhook.id] = webhook
+
+    async def get(self, webhook_id: UUID) -> Webhook | None:
+        return self._read().webhooks.get(webhook_id)
+
+    async def list(self, *, after: tuple[datetime, UUID] | None, limit: int) -> Sequence[Webhook]:
+        found = [
+            w
+            for w in self._read().webhooks.values()
+            if after is None or (w.created_at, w.id) > after
+        ]
+        found.sort(key=lambda w: (w.created_at, w.id))
+        return found[: max(limit, 0)]
+
+    async def delete(self, webhook_id: UUID) -> bool:
+        tables = self._read()
+        if webhook_id not in tables.webhooks:
+            return False
+        tables = self._write()
+        del tables.webhooks[webhook_id]
+        for key in [k for k, d in tables.deliveries.items() if d.webhook_id == webhook_id]:
+            del tables.deliveries[key]
+        return True
+
+    async def list_subscribed(self, event_type: str) -> Sequence[Webhook]:
+        found = [
+            w
+            for w in self._read().webhooks.values()
+            if w.disabled_at is None and event_type in w.event_types
+        ]
+        found.sort(key=lambda w: (w.created_at, w.id))
+        return found
+
+    async def add_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        tables = self._read()
+        for delivery in deliveries:
+            if delivery.id in tables.deliveries:
+                raise ValueError(f"a delivery with id {delivery.id} already exists")
+        if deliveries:
+            stored = self._write().deliveries
+            for delivery in deliveries:
+                stored[delivery.id] = delivery
+
+    async def list_deliveries(
+        self, webhook_id: UUID, *, before: tuple[datetime, UUID] | None, limit: int
+    ) -> Sequence[WebhookDelivery]:
+        found = [
+            d
+            for d in self._read().deliveries.values()
+            if d.webhook_id == webhook_id and (before is None or (d.created_at, d.id) < before)
+        ]
+        found.sort(key=lambda d: (d.created_at, d.id), reverse=True)
+        return found[: max(limit, 0)]
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[DueDelivery]:
+        tables = self._read()
+        due = [
+            d
+            for d in tables.deliveries.values()
+            if d.status is DeliveryStatus.PENDING
+            and d.next_attempt_at is not None
+            and d.next_attempt_at <= now
+            and d.webhook_id in tables.webhooks
+            and tables.webhooks[d.webhook_id].disabled_at is None
+        ]
+        due.sort(key=lambda d: (d.next_attempt_at or now, d.id))
+        claimed = [attrs.evolve(d, next_attempt_at=lease_until) for d in due[: max(limit, 0)]]
+        if claimed:
+            tables = self._write()
+            for d in claimed:
+                tables.deliveries[d.id] = d
+        return [DueDelivery(delivery=d, webhook=tables.webhooks[d.webhook_id]) for d in claimed]
+
+    async def finish_attempt(self, delivery: WebhookDelivery, lease_until: datetime) -> bool:
+        stored = self._read().deliveries.get(delivery.id)
+        if (
+            stored is None
+            or stored.status is not DeliveryStatus.PENDING
+            or stored.next_attempt_at != lease_until
+        ):
+            return False
+        self._write().deliveries[delivery.id] = attrs.evolve(
+            stored,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at,
+            last_status_code=delivery.last_status_code,
+            last_error=delivery.last_error,
+            delivered_at=delivery.delivered_at,
+        )
+        return True
+
+    async def mark_success(self, webhook_id: UUID) -> None:
+        webhook = self._read().webhooks.get(webhook_id)
+        if webhook is not None and webhook.failing_since is not None:
+            self._write().webhooks[webhook_id] = attrs.evolve(webhook, failing_since=None)
+
+    async def mark_failure(self, webhook_id: UUID, now: datetime, disable_before: datetime) -> bool:
+        webhook = self._read().webhooks.get(webhook_id)
+        if webhook is None:
+            return False
+        failing_since = webhook.failing_since or now
+        disable = webhook.disabled_at is None and failing_since <= disable_before
+        updated = attrs.evolve(
+            webhook,
+            failing_since=failing_since,
+            disabled_at=now if disable else webhook.disabled_at,
+        )
+        if updated != webhook:
+            self._write().webhooks[webhook_id] = updated
+        return disable
+
+
 class _PersonalData(_Repository):
     """One person's rows across the tables."""
 
@@ -857,6 +1019,7 @@ class _PersonalData(_Repository):
             "notifications": [k for k, n in tables.notifications.items() if n.user_id == user_id],
             "recovery_codes": [k for k, c in tables.recovery_codes.items() if c.user_id == user_id],
             "totp": [k for k in tables.totp if k == user_id],
+            "calendar_feeds": [k for k in tables.calendar_feeds if k == user_id],
             "registrations": [k for k, r in tables.registrations.items() if r.email == email],
             "outbox": [k for k, m in tables.outbox.items() if m.email.to == email],
         }

@@ -27,9 +27,12 @@ from hypothesis import strategies as st
 
 from afisha_core.domain import (
     MAX_CODE_ATTEMPTS,
+    WEBHOOK_EVENT_TYPES,
     AuditAction,
     AuditEntry,
     AuditTarget,
+    CalendarFeed,
+    DeliveryStatus,
     Email,
     Event,
     EventView,
@@ -46,6 +49,8 @@ from afisha_core.domain import (
     TotpCredential,
     TotpRecoveryCode,
     User,
+    Webhook,
+    WebhookDelivery,
 )
 from afisha_core.domain._validators import is_valid_timezone
 from afisha_core.ports import (
@@ -59,6 +64,7 @@ from afisha_core.totp import b32encode
 
 __all__ = [
     "audit_entries",
+    "calendar_feeds",
     "due_reminders",
     "email_addresses",
     "emails",
@@ -84,6 +90,8 @@ __all__ = [
     "usernames",
     "users",
     "utc_datetimes",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 _MIN_MOMENT = datetime(2000, 1, 1)  # noqa: DTZ001 - hypothesis bounds are naive by design
@@ -579,3 +587,51 @@ def audit_entries(draw: st.DrawFn) -> AuditEntry:
         details=draw(st.dictionaries(single_line_text(20, not_blank=True), _DETAIL_VALUES,
                                      max_size=5)),
     )  # fmt: skip
+
+
+@st.composite
+def calendar_feeds(draw: st.DrawFn, *, user_id: UUID | None = None) -> CalendarFeed:
+    """Personal calendar feeds (the token's SHA-256, never the token)."""
+    return CalendarFeed(
+        user_id=draw(st.uuids()) if user_id is None else user_id,
+        token_hash=draw(sha256_hex()),
+        created_at=draw(utc_datetimes()),
+    )
+
+
+@st.composite
+def webhooks(draw: st.DrawFn) -> Webhook:
+    """Webhooks, active, failing or disabled."""
+    created_at = draw(utc_datetimes())
+    failing_since = draw(_optional_later(created_at))
+    return Webhook(
+        id=draw(st.uuids()),
+        url=f"https://{draw(st.from_regex(r'[a-z]{1,20}', fullmatch=True))}.example/hook",
+        event_types=draw(st.lists(st.sampled_from(WEBHOOK_EVENT_TYPES), min_size=1, unique=True)),
+        description=draw(single_line_text(200)),
+        secret="whsec_" + draw(st.binary(min_size=24, max_size=32)).hex(),
+        created_at=created_at,
+        failing_since=failing_since,
+        disabled_at=draw(st.none() if failing_since is None else _optional_later(failing_since)),
+    )
+
+
+@st.composite
+def webhook_deliveries(draw: st.DrawFn) -> WebhookDelivery:
+    """Webhook deliveries in any state, with small JSON payloads."""
+    created_at = draw(utc_datetimes())
+    status = draw(st.sampled_from(DeliveryStatus))
+    json_values = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | single_line_text(50)
+    return WebhookDelivery(
+        id=draw(st.uuids()),
+        webhook_id=draw(st.uuids()),
+        event_type=draw(st.sampled_from(WEBHOOK_EVENT_TYPES)),
+        payload=draw(st.dictionaries(single_line_text(20), json_values, max_size=5)),
+        status=status,
+        attempts=draw(st.integers(0, 8)),
+        next_attempt_at=draw(_later(created_at)) if status is DeliveryStatus.PENDING else None,
+        last_status_code=draw(st.none() | st.integers(100, 599)),
+        last_error=draw(st.none() | single_line_text(200)),
+        created_at=created_at,
+        delivered_at=draw(_later(created_at)) if status is DeliveryStatus.DELIVERED else None,
+    )

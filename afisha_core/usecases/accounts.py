@@ -51,6 +51,7 @@ from afisha_core.usecases._common import check_limit, enqueue_email, make_page, 
 from afisha_core.usecases.audit import record
 from afisha_core.usecases.participation import withdraw
 from afisha_core.usecases.sessions import LoginResult, Principal, open_session
+from afisha_core.usecases.webhooks import queue_webhooks, user_data
 
 __all__ = ["AccountService"]
 
@@ -201,6 +202,7 @@ class AccountService:
             )
             await uow.users.add(user)
             await uow.registrations.update(attrs.evolve(registration, confirmed_at=now))
+            await queue_webhooks(uow, now, "user.registered", user_data(user))
             result = await open_session(
                 uow,
                 self.tokens,

@@ -39,6 +39,7 @@ from afisha_core.usecases import messages
 from afisha_core.usecases._common import check_limit, make_page, notify, require_admin
 from afisha_core.usecases.audit import record
 from afisha_core.usecases.participation import fill_free_spots
+from afisha_core.usecases.webhooks import event_data, queue_webhooks
 
 __all__ = ["UNSET", "EventDraft", "EventPatch", "EventService", "Unset"]
 
@@ -161,6 +162,7 @@ class EventService:
         async with self.uow() as uow:
             await uow.events.add(event)
             await _audit(uow, now, AuditAction.EVENT_CREATED, actor, event.id, client_address)
+            await queue_webhooks(uow, now, "event.created", event_data(event))
             view = await self._view(uow, event.id, actor)
             await uow.commit()
             return view
@@ -203,6 +205,7 @@ class EventService:
                         f"{participants} people already participate; the capacity cannot be lower."
                     )
             await uow.events.update(event)
+            await queue_webhooks(uow, now, "event.updated", event_data(event))
             if event.starts_at != before.starts_at:
                 await uow.participations.clear_reminders(event_id)
             moved = (event.starts_at, event.ends_at, event.timezone) != (
@@ -258,6 +261,7 @@ class EventService:
                 return await self._view(uow, event_id, actor)
             event = attrs.evolve(event, rejected_at=now, rejection_reason=reason, updated_at=now)
             await uow.events.update(event)
+            await queue_webhooks(uow, now, "event.cancelled", event_data(event))
             for participant in await self._active_participants(uow, event_id):
                 locale = participant.user.locale
                 message = messages.event_cancelled(event, self.settings, locale)

@@ -23,6 +23,7 @@ from afisha_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from afisha_core.settings import Settings
 from afisha_core.usecases import messages
 from afisha_core.usecases._common import notify
+from afisha_core.usecases.webhooks import participation_data, queue_webhooks
 
 __all__ = ["ParticipationService", "fill_free_spots", "withdraw"]
 
@@ -47,6 +48,7 @@ async def fill_free_spots(
             break
         moved = attrs.evolve(waiting, status=_P.PARTICIPATING, status_changed_at=now)
         await uow.participations.save(moved)
+        await queue_webhooks(uow, now, "participation.changed", participation_data(moved))
         participants += 1
         promoted.append(moved)
         user = await uow.users.get(moved.user_id)
@@ -67,6 +69,7 @@ async def withdraw(
         return current
     left = attrs.evolve(current, status=_P.REJECTED, status_changed_at=now)
     await uow.participations.save(left)
+    await queue_webhooks(uow, now, "participation.changed", participation_data(left))
     if current.status is _P.PARTICIPATING:
         await fill_free_spots(uow, event, now, settings)
     return left
@@ -112,16 +115,16 @@ class ParticipationService:
                 status = _P.WAITLISTED
             else:
                 raise EventFull
-            await uow.participations.save(
-                Participation(
-                    event_id=event_id,
-                    user_id=actor.id,
-                    status=status,
-                    created_at=current.created_at if current else now,
-                    status_changed_at=now,
-                    reminder_queued_at=current.reminder_queued_at if current else None,
-                )
+            joined = Participation(
+                event_id=event_id,
+                user_id=actor.id,
+                status=status,
+                created_at=current.created_at if current else now,
+                status_changed_at=now,
+                reminder_queued_at=current.reminder_queued_at if current else None,
             )
+            await uow.participations.save(joined)
+            await queue_webhooks(uow, now, "participation.changed", participation_data(joined))
             view = await self._view(uow, event_id, actor)
             await uow.commit()
             return view

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from afisha_core.tables import (
     AUDIT_LOG,
+    CALENDAR_FEEDS,
     EVENTS,
     NOTIFICATIONS,
     OUTBOX,
@@ -25,6 +26,8 @@ from afisha_core.tables import (
     TOTP_CREDENTIALS,
     TOTP_RECOVERY_CODES,
     USERS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
     Table,
     ValueCodec,
 )
@@ -47,6 +50,9 @@ STRATEGIES: list[tuple[Table[Any], st.SearchStrategy[Any]]] = [
     (TOTP_CREDENTIALS, s.totp_credentials()),
     (TOTP_RECOVERY_CODES, s.totp_recovery_codes()),
     (AUDIT_LOG, s.audit_entries()),
+    (CALENDAR_FEEDS, s.calendar_feeds()),
+    (WEBHOOKS, s.webhooks()),
+    (WEBHOOK_DELIVERIES, s.webhook_deliveries()),
 ]
 CODECS: dict[str, ValueCodec] = {
     "sqlite": sqlite_values.CODEC,

@@ -10,12 +10,15 @@ compared before and after.
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
+from afisha_core.domain import Webhook
 from afisha_starlette.endpoints import Endpoint
 from afisha_starlette.routes import API_ENDPOINTS
 from tests.security._stack import PASSWORD, Account, Stack, sqlite_snapshot
@@ -55,6 +58,17 @@ async def victim_scene(stack: Stack) -> Victim:
     )
     assert rejected.status_code == 200
     notes = await stack.client.get("/v1/notifications", headers=victim.headers)
+    # A webhook, stored directly (the stack's core has no webhook sender configured).
+    webhook = Webhook(
+        id=uuid.uuid4(),
+        url="https://receiver.example/hook",
+        event_types=("event.created",),
+        secret="whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+        created_at=datetime.now(UTC),
+    )
+    async with stack.uow() as uow:
+        await uow.webhooks.add(webhook)
+        await uow.commit()
     return Victim(
         victim=victim,
         victim_second=second,
@@ -66,6 +80,7 @@ async def victim_scene(stack: Stack) -> Victim:
             "event_id": cancelled["id"],
             "open_event_id": event["id"],
             "user_id": victim.id,
+            "webhook_id": str(webhook.id),
         },
     )
 
@@ -96,6 +111,8 @@ PUBLIC = {
 CREDENTIALS = {
     ("POST", "/v1/registrations/{registration_token}/confirm"),
     ("POST", "/v1/password-recovery/{recovery_token}"),
+    # A personal calendar feed: rotation and revocation are in tests/clients.
+    ("GET", "/v1/calendar-feeds/{feed_token}.ics"),
 }
 ADMIN_ONLY = [e for e in API_ENDPOINTS if e.access == "admin"]
 

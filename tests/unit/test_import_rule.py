@@ -116,5 +116,6 @@ def test_the_adapter_rule_sees_every_adapter() -> None:
         "afisha_argon2",
         "afisha_starlette",
         "afisha_apscheduler",
+        "afisha_httpx",
         "afisha_server",
     }

@@ -48,6 +48,8 @@ def test_both_stores_name_their_repositories_alike() -> None:
         "Outbox",
         "Totp",
         "Audit",
+        "CalendarFeeds",
+        "Webhooks",
         "PersonalData",
     }
     assert _repository_classes("afisha_postgres") == expected

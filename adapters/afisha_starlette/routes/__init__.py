@@ -12,6 +12,7 @@ from afisha_starlette.routes import (
     accounts,
     audit,
     events,
+    integrations,
     notifications,
     participation,
     sessions,
@@ -27,4 +28,5 @@ API_ENDPOINTS: list[Endpoint] = [
     *participation.ENDPOINTS,
     *notifications.ENDPOINTS,
     *audit.ENDPOINTS,
+    *integrations.ENDPOINTS,
 ]

@@ -42,7 +42,15 @@ import attrs
 import pytest
 
 from afisha_core.app import Afisha
-from afisha_core.domain import AuditAction, InstantNotification, IssuedLoginRecovery, Role, User
+from afisha_core.domain import (
+    AuditAction,
+    DeliveryStatus,
+    InstantNotification,
+    IssuedLoginRecovery,
+    Role,
+    User,
+    Webhook,
+)
 from afisha_core.errors import (
     EventRejected,
     InvalidCredentials,
@@ -63,7 +71,13 @@ from afisha_core.testing.fakes import (
 from afisha_core.testing.interleave import Outcome, PausingUnitOfWorkFactory, run_interleaved
 from afisha_core.tokens import SecretsTokenGenerator, hash_token
 from afisha_core.totp import b32decode, time_step, totp
-from afisha_core.usecases import LoginResult, NotificationService, Principal, WrongTotp
+from afisha_core.usecases import (
+    LoginResult,
+    NotificationService,
+    Principal,
+    WebhookDeliveryService,
+    WrongTotp,
+)
 from afisha_core.usecases.events import EventDraft, EventPatch
 
 __all__ = ["ConcurrencyContract", "Race"]
@@ -642,6 +656,142 @@ async def erasure_by_two_workers(w: _World) -> Race:
     )
 
 
+# --- personal calendar feeds ---------------------------------------------------------------
+
+
+async def _feed_owner(w: _World) -> tuple[Principal, str]:
+    """A user with a session and a calendar feed; the feed's token."""
+    user = await w.user()
+    principal = await w.afisha.sessions.authenticate((await w.login(user)).token)
+    return principal, await w.afisha.calendar_feeds.issue(principal)
+
+
+async def _feed_works(w: _World, token: str) -> bool:
+    try:
+        await w.afisha.calendar_feeds.read(token)
+    except NotFound:
+        return False
+    return True
+
+
+async def calendar_feed_rotated_twice(w: _World) -> Race:
+    """Two rotations at once: exactly one new URL works, and never the old one."""
+    principal, old = await _feed_owner(w)
+
+    async def check(a: Outcome, b: Outcome) -> None:
+        _expect(a)
+        _expect(b)
+        assert a.value != b.value
+        works = [await _feed_works(w, a.value), await _feed_works(w, b.value)]
+        assert works.count(True) == 1, f"working URLs after two rotations: {works}"
+        assert not await _feed_works(w, old), "the rotated-away URL still works"
+
+    return Race(
+        lambda: w.afisha.calendar_feeds.issue(principal),
+        lambda: w.afisha.calendar_feeds.issue(principal),
+        check,
+    )
+
+
+async def calendar_feed_revoke_vs_rotate(w: _World) -> Race:
+    """A revocation racing a rotation: the old URL is dead, and at most the new one works."""
+    principal, old = await _feed_owner(w)
+
+    async def check(rotate: Outcome, revoke: Outcome) -> None:
+        _expect(rotate)
+        _expect(revoke)
+        assert not await _feed_works(w, old), "the old URL survived"
+        new_works = await _feed_works(w, rotate.value)
+        # Revoked last: nothing works. Rotated last: the new URL works (the revocation
+        # removed the old feed, so it reports True either way).
+        assert revoke.value is True
+        async with w.factory.inner() as uow:
+            stored = await uow.calendar_feeds.get_by_token_hash(hash_token(rotate.value))
+        assert new_works == (stored is not None)
+
+    return Race(
+        lambda: w.afisha.calendar_feeds.issue(principal),
+        lambda: w.afisha.calendar_feeds.revoke(principal),
+        check,
+    )
+
+
+# --- webhooks --------------------------------------------------------------------------
+
+
+class _CountingSender:
+    """A webhook sender that accepts everything and counts what it was given, by id."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def check_destination(self, url: str) -> None:
+        return None
+
+    async def send(self, url: str, headers: dict[str, str], body: bytes, time_limit: float) -> int:
+        await asyncio.sleep(0)
+        self.sent.append(headers["webhook-id"])
+        return 204
+
+
+async def _webhook_with_a_due_delivery(w: _World) -> tuple[Webhook, _CountingSender]:
+    webhook = Webhook(
+        id=uuid.uuid4(),
+        url="https://receiver.example/hook",
+        event_types=("event.created",),
+        secret="whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+        created_at=w.clock.now(),
+    )
+    async with w.factory.inner() as uow:
+        # Earlier rounds' webhooks would get this round's event too: remove them.
+        for old in await uow.webhooks.list(after=None, limit=1000):
+            await uow.webhooks.delete(old.id)
+        await uow.webhooks.add(webhook)
+        await uow.commit()
+    admin = await w.user(Role.ADMINISTRATOR)
+    await _event(w, admin)  # queues event.created for the webhook
+    return webhook, _CountingSender()
+
+
+async def webhook_delivered_by_two_workers(w: _World) -> Race:
+    """Two workers on one due delivery: it is sent once and recorded DELIVERED once."""
+    webhook, sender = await _webhook_with_a_due_delivery(w)
+    worker = WebhookDeliveryService(w.factory, w.clock, sender)
+
+    async def check(a: Outcome, b: Outcome) -> None:
+        _expect(a)
+        _expect(b)
+        async with w.factory.inner() as uow:
+            (delivery,) = await uow.webhooks.list_deliveries(webhook.id, before=None, limit=5)
+        times = sender.sent.count(f"msg_{delivery.id.hex}")
+        assert times == 1, f"sent {times} times"
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+
+    return Race(worker.deliver_due, worker.deliver_due, check)
+
+
+async def webhook_delete_vs_delivery(w: _World) -> Race:
+    """A webhook deleted while a worker delivers stays deleted, with no delivery left."""
+    webhook, sender = await _webhook_with_a_due_delivery(w)
+    admin = await w.user(Role.ADMINISTRATOR)
+    worker = WebhookDeliveryService(w.factory, w.clock, sender)
+
+    async def check(delete: Outcome, deliver: Outcome) -> None:
+        _expect(delete)
+        _expect(deliver)
+        assert len(sender.sent) <= 1
+        async with w.factory.inner() as uow:
+            assert await uow.webhooks.get(webhook.id) is None, "the webhook came back"
+            left = await uow.webhooks.list_deliveries(webhook.id, before=None, limit=5)
+        assert list(left) == [], "a delivery outlived its webhook"
+
+    return Race(
+        lambda: w.afisha.webhooks.delete(admin, webhook.id),
+        worker.deliver_due,
+        check,
+    )
+
+
 RACES: dict[str, Callable[[_World], Awaitable[Race]]] = {
     race.__name__: race
     for race in (
@@ -666,6 +816,10 @@ RACES: dict[str, Callable[[_World], Awaitable[Race]]] = {
         erasure_vs_profile_edit,
         erasure_vs_last_seen,
         erasure_by_two_workers,
+        calendar_feed_rotated_twice,
+        calendar_feed_revoke_vs_rotate,
+        webhook_delivered_by_two_workers,
+        webhook_delete_vs_delivery,
     )
 }
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import pytest
 
 from afisha_core.testing.contracts.accounts import AccountSecurityContract, PersonalDataContract
+from afisha_core.testing.contracts.calendar_feeds import CalendarFeedContract
 from afisha_core.testing.contracts.repositories._events import EventRepositoryContract
 from afisha_core.testing.contracts.repositories._notifications import NotificationRepositoryContract
 from afisha_core.testing.contracts.repositories._outbox import OutboxRepositoryContract
@@ -41,6 +42,7 @@ from afisha_core.testing.contracts.repositories._round_trips import RoundTripCon
 from afisha_core.testing.contracts.repositories._sessions import SessionRepositoryContract
 from afisha_core.testing.contracts.repositories._transactions import TransactionContract
 from afisha_core.testing.contracts.repositories._users import UserRepositoryContract
+from afisha_core.testing.contracts.webhooks import WebhookContract
 
 __all__ = ["UnitOfWorkContract"]
 
@@ -59,6 +61,8 @@ class UnitOfWorkContract(
     OutboxRepositoryContract,
     AccountSecurityContract,
     PersonalDataContract,
+    CalendarFeedContract,
+    WebhookContract,
 ):
     """Every repository method and every rule of :mod:`afisha_core.ports`.
 
