@@ -160,8 +160,10 @@ class PostgresDatabase:
         """What waits for the worker, for monitoring (one read-only query).
 
         ``outbox_pending`` (mails not yet sent), ``outbox_oldest_pending_seconds`` (age
-        of the oldest of them) and ``reminder_lag_seconds`` (how long the most overdue
-        reminder of an upcoming event has been due; 0 when none is).
+        of the oldest of them), ``reminder_lag_seconds`` (how long the most overdue
+        reminder of an upcoming event has been due; 0 when none is), and the webhook
+        failures: ``webhook_deliveries_retrying`` (failed at least once, to be tried
+        again), ``webhook_deliveries_failed`` (given up) and ``webhooks_disabled``.
         """
         async with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
             with translate_errors():
@@ -171,17 +173,26 @@ class PostgresDatabase:
                     " (SELECT min(e.starts_at) FROM participations p JOIN events e"
                     "  ON e.id = p.event_id WHERE p.status = 'PARTICIPATING'"
                     "  AND p.reminder_queued_at IS NULL AND e.rejected_at IS NULL"
-                    "  AND e.starts_at > %(now)s AND e.starts_at <= %(due)s)",
+                    "  AND e.starts_at > %(now)s AND e.starts_at <= %(due)s),"
+                    " (SELECT count(*) FROM webhook_deliveries"
+                    "  WHERE status = 'PENDING' AND attempts > 0),"
+                    " (SELECT count(*) FROM webhook_deliveries WHERE status = 'FAILED'),"
+                    " (SELECT count(*) FROM webhooks WHERE disabled_at IS NOT NULL)",
                     {"now": now, "due": now + reminder_lead},
                 )
                 row = await cur.fetchone()
-        pending, oldest, first = row if row else (0, None, None)
+        pending, oldest, first, retrying, failed, disabled = (
+            row if row else (0, None, None, 0, 0, 0)
+        )
         oldest_age = (now - oldest).total_seconds() if oldest else 0.0
         lag = (now - (first - reminder_lead)).total_seconds() if first else 0.0
         return {
             "outbox_pending": float(pending),
             "outbox_oldest_pending_seconds": max(oldest_age, 0.0),
             "reminder_lag_seconds": max(lag, 0.0),
+            "webhook_deliveries_retrying": float(retrying),
+            "webhook_deliveries_failed": float(failed),
+            "webhooks_disabled": float(disabled),
         }
 
     async def ping(self) -> None:

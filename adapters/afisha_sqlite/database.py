@@ -209,16 +209,21 @@ class SqliteDatabase:
         """What waits for the worker, for monitoring (read-only, one short read).
 
         ``outbox_pending`` (mails not yet sent), ``outbox_oldest_pending_seconds`` (age
-        of the oldest of them) and ``reminder_lag_seconds`` (how long the most overdue
-        reminder of an upcoming event has been due; 0 when none is).
+        of the oldest of them), ``reminder_lag_seconds`` (how long the most overdue
+        reminder of an upcoming event has been due; 0 when none is), and the webhook
+        failures: ``webhook_deliveries_retrying`` (failed at least once, to be tried
+        again), ``webhook_deliveries_failed`` (given up) and ``webhooks_disabled``.
         """
         stamp = _ts(now)
         due = _ts(now + reminder_lead)
+
+        webhooks: dict[str, float] = {}
 
         def job(conn: sqlite3.Connection) -> tuple[int, str | None, str | None]:
             pending, oldest = conn.execute(
                 "SELECT count(*), min(created_at) FROM outbox WHERE status = 'PENDING'"
             ).fetchone()
+            webhooks.update(_webhook_failures(conn))
             (first,) = conn.execute(
                 "SELECT min(e.starts_at) FROM participations p JOIN events e"
                 " ON e.id = p.event_id WHERE p.status = 'PARTICIPATING'"
@@ -233,7 +238,7 @@ class SqliteDatabase:
             pending, oldest, first = await self._call(job)
         finally:
             self._turns.release()
-        return _backlog(now, reminder_lead, pending, oldest, first)
+        return {**_backlog(now, reminder_lead, pending, oldest, first), **webhooks}
 
     # --- units of work --------------------------------------------------------------
 
@@ -462,3 +467,19 @@ class SqliteUnitOfWork:
             return job(conn)
 
         return await self._database._call(in_transaction)
+
+
+def _webhook_failures(conn: sqlite3.Connection) -> dict[str, float]:
+    """The webhook failure counts of :meth:`SqliteDatabase.backlog`."""
+    retrying, failed = conn.execute(
+        "SELECT coalesce(sum(status = 'PENDING' AND attempts > 0), 0),"
+        " coalesce(sum(status = 'FAILED'), 0) FROM webhook_deliveries"
+    ).fetchone()
+    (disabled,) = conn.execute(
+        "SELECT count(*) FROM webhooks WHERE disabled_at IS NOT NULL"
+    ).fetchone()
+    return {
+        "webhook_deliveries_retrying": float(retrying),
+        "webhook_deliveries_failed": float(failed),
+        "webhooks_disabled": float(disabled),
+    }

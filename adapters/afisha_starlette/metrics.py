@@ -53,6 +53,18 @@ _GAUGES = {
         "afisha_reminder_lag_seconds",
         "How long the most overdue reminder has been due (0 when none is).",
     ),
+    "webhook_deliveries_retrying": (
+        "afisha_webhook_deliveries_retrying",
+        "Webhook deliveries that failed at least once and will be tried again.",
+    ),
+    "webhook_deliveries_failed": (
+        "afisha_webhook_deliveries_failed",
+        "Webhook deliveries given up after the whole retry schedule.",
+    ),
+    "webhooks_disabled": (
+        "afisha_webhooks_disabled",
+        "Webhooks disabled after a day of failures.",
+    ),
 }
 
 

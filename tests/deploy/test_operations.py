@@ -102,6 +102,8 @@ def test_two_workers_serve_and_metrics_count_the_requests_of_both(tmp_path: Path
     assert counted == sent
     assert "afisha_http_request_duration_seconds_bucket" in scraped.text
     assert "afisha_outbox_pending" in scraped.text
+    assert "afisha_webhook_deliveries_failed 0.0" in scraped.text
+    assert "afisha_webhooks_disabled 0.0" in scraped.text
     lines = json_lines(output)
     assert all({"time", "level", "message"} <= line.keys() for line in lines)
     assert any("Afisha API on" in str(line["message"]) for line in lines), "the banner"
