@@ -166,7 +166,9 @@ def _problem_example(error: type[AfishaError]) -> dict[str, Any]:
         "code": error.code,
     }
     if issubclass(error, ValidationFailed):
-        body["errors"] = [{"field": "ends_at", "message": "must be after starts_at"}]
+        body["errors"] = [
+            {"field": "ends_at", "code": "before_start", "message": "must be after starts_at"}
+        ]
     return body
 
 
