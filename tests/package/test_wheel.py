@@ -34,6 +34,7 @@ ADAPTERS = (
     "afisha_argon2",
     "afisha_starlette",
     "afisha_apscheduler",
+    "afisha_httpx",
     "afisha_server",
 )
 BUILD_TIMEOUT = 300
