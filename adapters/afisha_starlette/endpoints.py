@@ -65,6 +65,8 @@ class Endpoint:
     uses_services: bool = True
     #: Statuses answered with a JSON body of this class instead of a problem document.
     other_responses: tuple[tuple[int, type], ...] = ()
+    #: Statuses answered in ``response_media`` too (a page showing what went wrong).
+    other_statuses: tuple[int, ...] = ()
     tag: str = "api"
 
     @property

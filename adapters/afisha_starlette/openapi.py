@@ -189,6 +189,11 @@ def _responses(
             "description": _STATUS_TEXT.get(status, "Error"),
             "content": {"application/json": {"schema": schema_of(cls, components)}},
         }
+    for status in ep.other_statuses:
+        responses[str(status)] = {
+            "description": _STATUS_TEXT.get(status, "Error"),
+            "content": {media: {"schema": {"type": "string"}} for media in ep.response_media},
+        }
     for status, errors in error_codes(ep).items():
         if str(status) in responses:
             continue

@@ -98,7 +98,9 @@ PAGES: list[Endpoint] = [
              response_media=("text/html",)),
     Endpoint(method="POST", path="/password-recovery/{recovery_token}", handler=recovery_submit,
              tag="pages", summary="The recovery form posted without JavaScript (HTML answer)",
-             response_media=("text/html",)),
+             response_media=("text/html",),
+             # The form again with what went wrong: an unusable link, or a weak password.
+             other_statuses=(RecoveryTokenInvalid.status, ValidationFailed.status)),
     Endpoint(method="GET", path="/events/{event_id}", handler=event_page, tag="pages",
              summary="The page about an event (HTML; a cancelled one says so)",
              response_media=("text/html",), errors=(NotFound,)),
