@@ -233,6 +233,15 @@ class SessionRepository(Protocol):
         """The session whose token hashes to ``token_hash`` (any state), or ``None``."""
         ...
 
+    async def get_with_user(self, token_hash: str) -> tuple[LoginSession, User] | None:
+        """The session whose token hashes to ``token_hash`` and its user, in one read.
+
+        Any state of either (revoked, expired, deleted user): the caller decides.
+        ``None`` when no session has that hash. Authentication runs on this, so a
+        store should answer it in one round trip (a join).
+        """
+        ...
+
     async def touch(self, uid: UUID, now: datetime) -> bool:
         """Set ``last_seen_at = now`` if the session is not revoked and was seen before ``now``.
 
@@ -810,10 +819,18 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    """Opens a new :class:`UnitOfWork`."""
+    """Opens a new :class:`UnitOfWork`.
 
-    def __call__(self) -> UnitOfWork:
-        """A new, not yet entered, unit of work."""
+    ``read_only=True`` asks for a unit of work that only reads, which a store may run
+    cheaper: PostgreSQL in autocommit mode (no ``BEGIN``/``ROLLBACK`` round trips),
+    SQLite on a reading connection that does not wait for the write lock. Each
+    statement of a read-only unit of work may see its own snapshot, so use cases ask
+    for one only when they read a single consistent row set (one query), and never
+    write in one: :meth:`UnitOfWork.commit` raises :class:`RuntimeError` there.
+    """
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new, not yet entered, unit of work (see the class for ``read_only``)."""
         ...
 
 

@@ -128,9 +128,14 @@ class PostgresDatabase:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def __call__(self) -> PostgresUnitOfWork:
-        """A new unit of work (one transaction on one pooled connection)."""
-        return PostgresUnitOfWork(self._pool, self._returned_at)
+    def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
+        """A new unit of work (one transaction on one pooled connection).
+
+        A ``read_only`` one runs its statements in autocommit mode: no ``BEGIN`` and
+        no ``ROLLBACK`` round trips, each statement on its own snapshot, and
+        :meth:`PostgresUnitOfWork.commit` refused.
+        """
+        return PostgresUnitOfWork(self._pool, self._returned_at, read_only=read_only)
 
     async def migrate(
         self, directory: Path | None = None, *, dry_run: bool = False
@@ -197,7 +202,7 @@ class PostgresDatabase:
 
     async def ping(self) -> None:
         """Raise :class:`DatabaseUnavailable` unless a ``SELECT 1`` succeeds."""
-        async with self() as uow:
+        async with self(read_only=True) as uow:
             await uow.execute_scalar("SELECT 1")
 
 
@@ -223,9 +228,12 @@ class PostgresUnitOfWork:
         pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[DictRow]],
         returned_at: weakref.WeakKeyDictionary[psycopg.AsyncConnection[DictRow], float]
         | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._pool = pool
         self._returned_at = returned_at
+        self._read_only = read_only
         self._conn: psycopg.AsyncConnection[DictRow] | None = None
 
     async def __aenter__(self) -> Self:
@@ -234,7 +242,10 @@ class PostgresUnitOfWork:
         with translate_errors():
             conn = await self._pool.getconn()
         self._conn = conn
-        # psycopg opens the transaction on the first statement (autocommit is off).
+        if self._read_only:
+            # Local to psycopg (nothing is sent); undone before the connection goes back.
+            await conn.set_autocommit(True)
+        # Otherwise psycopg opens the transaction on the first statement.
         self.users = Users(conn)
         self.sessions = Sessions(conn)
         self.registrations = Registrations(conn)
@@ -264,6 +275,8 @@ class PostgresUnitOfWork:
             idle = conn.info.transaction_status == TransactionStatus.IDLE
             if not conn.closed and not conn.broken and not idle:
                 await conn.rollback()
+            if self._read_only and not conn.closed and not conn.broken:
+                await conn.set_autocommit(False)
         except psycopg.Error:
             logger.warning("rollback failed; the connection will be discarded", exc_info=True)
         finally:
@@ -272,7 +285,12 @@ class PostgresUnitOfWork:
             await self._pool.putconn(conn)
 
     async def commit(self) -> None:
-        """Commit the transaction (a new one starts with the next statement)."""
+        """Commit the transaction (a new one starts with the next statement).
+
+        Raises :class:`RuntimeError` in a read-only unit of work.
+        """
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         with translate_errors():
             await self._connection().commit()
 

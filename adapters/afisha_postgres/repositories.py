@@ -74,6 +74,7 @@ DELIVERIES_INSERT = WEBHOOK_DELIVERIES.insert_sql(v.named)
 _P_COLUMNS = ", ".join(f"p.{name}" for name in PARTICIPATIONS.names)
 _E_ALIASED = EVENTS.aliased("e")
 _U_ALIASED = USERS.aliased("u")
+_S_ALIASED = SESSIONS.aliased("s")
 
 
 def like_pattern(text: str) -> str:
@@ -188,6 +189,17 @@ class Sessions(_Repository):
             (token_hash,),
         )
         return SESSIONS.load(row, v.CODEC) if row else None
+
+    async def get_with_user(self, token_hash: str) -> tuple[LoginSession, User] | None:
+        """See :meth:`afisha_core.ports.SessionRepository.get_with_user` (one join)."""
+        row = await self._one(
+            f"SELECT {_S_ALIASED}, {_U_ALIASED} FROM login_sessions s"
+            " JOIN users u ON u.id = s.user_id WHERE s.token_hash = %s",
+            (token_hash,),
+        )
+        if row is None:
+            return None
+        return SESSIONS.load(row, v.CODEC, "s_"), USERS.load(row, v.CODEC, "u_")
 
     async def touch(self, uid: UUID, now: datetime) -> bool:
         """See :meth:`afisha_core.ports.SessionRepository.touch`."""

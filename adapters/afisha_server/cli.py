@@ -173,11 +173,23 @@ def _say(config: ServerConfig, text: str) -> None:
             print(redact(line), flush=True)
 
 
-def _run(coro: Awaitable[int]) -> int:
+def _run(coro: Awaitable[int], *, serving: bool = False) -> int:
     async def wrapper() -> int:
         return await coro
 
-    return asyncio.run(wrapper())
+    loop_factory = _fast_loop_factory() if serving else None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(wrapper())
+
+
+def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (the server's ``speedups`` extra)."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 class _Terminated(Exception):
@@ -268,7 +280,7 @@ def _serve_one(
             await runtime.aclose()
         return 0
 
-    return _run(serve())
+    return _run(serve(), serving=True)
 
 
 def _serve_many(

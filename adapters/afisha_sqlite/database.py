@@ -10,6 +10,11 @@ database opens a :class:`SqliteUnitOfWork` (it is the
 - Each transaction starts with ``BEGIN IMMEDIATE``, SQLite's write lock, so whatever a
   unit of work reads stays as it is until it ends: the capacity check and the insert of
   a join are one atomic step, and ``get_for_update`` needs nothing more.
+- Read-only units of work (``db(read_only=True)``) skip both: they run on a second,
+  ``query_only`` connection with a worker thread of its own, statement by statement
+  (each one sees the last commit, thanks to the write-ahead log), so a listing never
+  waits for a write to finish. An in-memory database (``":memory:"``) has no second
+  connection to the same data; there, read-only units of work take turns like the rest.
 - The file is in WAL mode with foreign keys on and a busy timeout, so several
   processes on one file take turns too (a writer waits for another up to the timeout).
 - ``sqlite3`` errors that mean the file cannot be used (locked for too long, cannot be
@@ -87,6 +92,9 @@ class SqliteDatabase:
         self._migrations_dir = migrations_dir
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        # The reading side: None for ":memory:" (see the module docstring).
+        self._read_executor: ThreadPoolExecutor | None = None
+        self._read_conn: sqlite3.Connection | None = None
         self._turns = TurnTaking("SqliteDatabase")
 
     @property
@@ -122,17 +130,38 @@ class SqliteDatabase:
             executor.shutdown(wait=False)
             raise
         self._executor, self._conn = executor, conn
+        if str(self._path) == ":memory:":
+            return
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="afisha-sqlite-read")
+        try:
+            read_conn = await loop.run_in_executor(reader, self._connect, True)
+        except BaseException as exc:
+            reader.shutdown(wait=False)
+            await self.close()
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise DatabaseUnavailable(
+                    f"The database file {self._path} cannot be opened ({exc})."
+                ) from exc
+            raise
+        self._read_executor, self._read_conn = reader, read_conn
 
     async def close(self) -> None:
         """Close the connection and stop the worker thread; closing twice does nothing.
 
         Whatever a unit of work left uncommitted is rolled back.
         """
+        loop = asyncio.get_running_loop()
+        reader, read_conn = self._read_executor, self._read_conn
+        self._read_executor, self._read_conn = None, None
+        if reader is not None and read_conn is not None:
+            try:
+                await loop.run_in_executor(reader, read_conn.close)
+            finally:
+                reader.shutdown(wait=False)
         executor, conn = self._executor, self._conn
         if executor is None or conn is None:
             return
         self._executor, self._conn = None, None
-        loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(executor, _close_connection, conn)
         finally:
@@ -242,21 +271,28 @@ class SqliteDatabase:
 
     # --- units of work --------------------------------------------------------------
 
-    def unit_of_work(self) -> SqliteUnitOfWork:
-        """A new, not yet entered, unit of work over this database."""
-        return SqliteUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> SqliteUnitOfWork:
+        """A new, not yet entered, unit of work over this database.
 
-    def __call__(self) -> SqliteUnitOfWork:
+        A ``read_only`` one reads on the reading connection without waiting for the
+        write lock or for other units of work, and cannot write or commit.
+        """
+        return SqliteUnitOfWork(self, read_only=read_only)
+
+    def __call__(self, *, read_only: bool = False) -> SqliteUnitOfWork:
         """A new, not yet entered, unit of work over this database."""
-        return self.unit_of_work()
+        return self.unit_of_work(read_only=read_only)
 
     # --- internals ------------------------------------------------------------------
 
     def _busy_timeout_ms(self) -> int:
         return int(self._busy_timeout.total_seconds() * 1000)
 
-    def _connect(self) -> sqlite3.Connection:
-        """Open and configure the connection (on the worker thread)."""
+    def _connect(self, query_only: bool = False) -> sqlite3.Connection:
+        """Open and configure a connection (on its worker thread).
+
+        ``query_only``: the reading connection, which SQLite itself keeps from writing.
+        """
         if str(self._path) != ":memory:":
             self._path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
@@ -269,8 +305,11 @@ class SqliteDatabase:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms():d}")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+            if query_only:
+                conn.execute("PRAGMA query_only = ON")
+            else:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
             conn.create_function("casefold", 1, casefold, deterministic=True)
         except BaseException:
             conn.close()
@@ -283,9 +322,18 @@ class SqliteDatabase:
         if executor is not None and conn is not None:
             executor.submit(job, conn)
 
-    async def _call(self, job: Job[T]) -> T:
-        """Run ``job`` on the worker thread with the connection; translate its errors."""
+    @property
+    def _has_reader(self) -> bool:
+        return self._read_conn is not None
+
+    async def _call(self, job: Job[T], *, read: bool = False) -> T:
+        """Run ``job`` on a worker thread with its connection; translate its errors.
+
+        ``read``: on the reading connection (the writing one when there is none).
+        """
         executor, conn = self._executor, self._conn
+        if read and self._read_executor is not None and self._read_conn is not None:
+            executor, conn = self._read_executor, self._read_conn
         if executor is None or conn is None:
             raise DatabaseUnavailable("The SQLite database is not open.")
         loop = asyncio.get_running_loop()
@@ -387,9 +435,12 @@ class SqliteUnitOfWork:
     webhooks: WebhookRepository
     personal_data: PersonalDataRepository
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqliteDatabase, *, read_only: bool = False) -> None:
         self._database = database
         self._open = False
+        self._read_only = read_only
+        # Set on entering: whether this one reads on the reading connection, turn-free.
+        self._reads_apart = False
         self.users = repos.Users(self._run)
         self.sessions = repos.Sessions(self._run)
         self.registrations = repos.Registrations(self._run)
@@ -409,6 +460,10 @@ class SqliteUnitOfWork:
         if self._open:
             raise RuntimeError("this unit of work is already open")
         db = self._database
+        if self._read_only and db._has_reader:
+            self._reads_apart = True
+            self._open = True
+            return self
         await db._turns.acquire()
         try:
             await db._call(_begin)
@@ -432,6 +487,9 @@ class SqliteUnitOfWork:
             return
         self._open = False
         db = self._database
+        if self._reads_apart:
+            self._reads_apart = False
+            return
         try:
             await db._call(_rollback)
         except Exception:
@@ -442,13 +500,20 @@ class SqliteUnitOfWork:
             db._turns.release()
 
     async def commit(self) -> None:
-        """Make every change since the last commit durable and visible, at once."""
+        """Make every change since the last commit durable and visible, at once.
+
+        Raises :class:`RuntimeError` in a read-only unit of work.
+        """
         self._check_open()
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self._database._call(_commit)
 
     async def rollback(self) -> None:
         """Discard every change since the last commit; the unit of work stays usable."""
         self._check_open()
+        if self._reads_apart:
+            return
         await self._database._call(_rollback)
 
     def _check_open(self) -> None:
@@ -460,6 +525,8 @@ class SqliteUnitOfWork:
     async def _run(self, job: Job[T]) -> T:
         """Run a repository's ``job`` inside this unit of work's transaction."""
         self._check_open()
+        if self._reads_apart:
+            return await self._database._call(job, read=True)
 
         def in_transaction(conn: sqlite3.Connection) -> T:
             if not conn.in_transaction:

@@ -204,6 +204,10 @@ class Users(_Repository):
 # --- sessions, registrations, recoveries ---------------------------------------------------
 
 _SESSION_SELECT = f"SELECT {SESSIONS.column_list} FROM login_sessions"  # noqa: S608 - constant names
+_SESSION_WITH_USER = (
+    f"SELECT {SESSIONS.aliased('s')}, {USERS.aliased('u')} FROM login_sessions s"  # noqa: S608 - constant names
+    " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?"
+)
 
 
 class Sessions(_Repository):
@@ -222,6 +226,14 @@ class Sessions(_Repository):
         """The session whose token hashes to ``token_hash`` (any state), or ``None``."""
         sql = f"{_SESSION_SELECT} WHERE token_hash = ?"
         return await self._one(sql, (token_hash,), SESSIONS.reader(v.CODEC))
+
+    async def get_with_user(self, token_hash: str) -> tuple[LoginSession, User] | None:
+        """The session whose token hashes to ``token_hash`` and its user (one join)."""
+
+        def read(row: Row) -> tuple[LoginSession, User]:
+            return SESSIONS.load(row, v.CODEC, "s_"), USERS.load(row, v.CODEC, "u_")
+
+        return await self._one(_SESSION_WITH_USER, (token_hash,), read)
 
     async def touch(self, uid: UUID, now: datetime) -> bool:
         """Set ``last_seen_at`` on a live session seen before ``now``; whether it changed."""

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTasks
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import afisha_core
 from afisha_core.app import Afisha
 from afisha_core.errors import AfishaError
+from afisha_core.usecases import Principal
 from afisha_starlette import metrics
 from afisha_starlette.endpoints import Endpoint
 from afisha_starlette.openapi import openapi_document
@@ -132,18 +134,46 @@ def _runtime_of(request: Request) -> Runtime:
     return cast(Runtime, getattr(request.app.state, "runtime", None))
 
 
+def _record_seen_after(request: Request, runtime: Runtime, response: Response) -> None:
+    """Write the caller's ``last_seen_at``, when due, after the response is sent.
+
+    The write is off the response's path: the client has its answer while the
+    session row is updated (at most once per ``session_touch_interval``).
+    """
+    principal: Principal | None = request.scope.get("afisha.principal")
+    if principal is None:
+        return
+    sessions = runtime.afisha.sessions
+    if not sessions.seen_due(principal):
+        return
+
+    async def record() -> None:
+        try:
+            await sessions.record_seen(principal)
+        except Exception:  # the answer is out; a missed last-seen is not worth a 500
+            error_log.warning("could not record the session as seen", exc_info=True)
+
+    tasks = BackgroundTasks([response.background] if response.background else [])
+    tasks.add_task(record)
+    response.background = tasks
+
+
 def _route(endpoint: Endpoint) -> Route:
     """A route calling ``endpoint.handler(request, runtime)`` with the app's runtime."""
     handler = endpoint.handler
 
     async def read(request: Request) -> Response:
-        return await handler(request, _runtime_of(request))
+        runtime = _runtime_of(request)
+        response = await handler(request, runtime)
+        _record_seen_after(request, runtime, response)
+        return response
 
     async def write(request: Request) -> Response:
         runtime = _runtime_of(request)
         response = await handler(request, runtime)
         if runtime.wake_mail is not None and response.status_code < 400:
             runtime.wake_mail()
+        _record_seen_after(request, runtime, response)
         return response
 
     # The route's name is the handler's, which the OpenAPI document and logs read.

@@ -114,9 +114,9 @@ class PausingUnitOfWorkFactory:
     def __init__(self, inner: UnitOfWorkFactory) -> None:
         self.inner = inner
 
-    def __call__(self) -> UnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work of the wrapped factory, with steps counted."""
-        return cast(UnitOfWork, _PausingUnitOfWork(self.inner()))
+        return cast(UnitOfWork, _PausingUnitOfWork(self.inner(read_only=read_only)))
 
 
 @attrs.frozen

@@ -143,13 +143,17 @@ class InMemoryDatabase:
         self._tables = _Tables()
         self._turns = TurnTaking("InMemoryDatabase")
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        """Open a new, not yet entered, unit of work over this database."""
-        return InMemoryUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
+        """Open a new, not yet entered, unit of work over this database.
 
-    def __call__(self) -> InMemoryUnitOfWork:
+        A ``read_only`` one reads the last committed tables without waiting for its
+        turn, and raises :class:`RuntimeError` on any write or commit.
+        """
+        return InMemoryUnitOfWork(self, read_only=read_only)
+
+    def __call__(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
         """Open a new, not yet entered, unit of work over this database."""
-        return self.unit_of_work()
+        return self.unit_of_work(read_only=read_only)
 
     async def _begin(self) -> _Tables:
         """Wait for the turn of the current task; return the committed tables."""
@@ -181,8 +185,9 @@ class InMemoryUnitOfWork:
     webhooks: WebhookRepository
     personal_data: PersonalDataRepository
 
-    def __init__(self, database: InMemoryDatabase) -> None:
+    def __init__(self, database: InMemoryDatabase, *, read_only: bool = False) -> None:
         self._database = database
+        self._read_only = read_only
         self._tables: _Tables | None = None
         self._owns_tables = False
         self.users = _Users(self)
@@ -203,7 +208,12 @@ class InMemoryUnitOfWork:
         """Begin the transaction (waiting for any other unit of work to end)."""
         if self._tables is not None:
             raise RuntimeError("this unit of work is already open")
-        self._tables = await self._database._begin()
+        if self._read_only:
+            # Writers copy before they change anything and publish by replacing the
+            # reference, so the committed tables are a snapshot nobody mutates.
+            self._tables = self._database._tables
+        else:
+            self._tables = await self._database._begin()
         self._owns_tables = False
         return self
 
@@ -218,11 +228,14 @@ class InMemoryUnitOfWork:
             return
         self._tables = None
         self._owns_tables = False
-        self._database._end()
+        if not self._read_only:
+            self._database._end()
 
     async def commit(self) -> None:
         """Publish every change of this unit of work at once."""
         tables = self._read()
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         if self._owns_tables:
             self._database._tables = tables
             self._owns_tables = False
@@ -244,6 +257,8 @@ class InMemoryUnitOfWork:
     def _write(self) -> _Tables:
         """Return the tables, copied first if they are still the committed ones."""
         tables = self._read()
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot write")
         if not self._owns_tables:
             tables = tables.copy()
             self._tables = tables
@@ -347,6 +362,12 @@ class _Sessions(_Repository):
 
     async def get_by_token_hash(self, token_hash: str) -> LoginSession | None:
         return next((s for s in self._read().sessions.values() if s.token_hash == token_hash), None)
+
+    async def get_with_user(self, token_hash: str) -> tuple[LoginSession, User] | None:
+        tables = self._read()
+        session = next((s for s in tables.sessions.values() if s.token_hash == token_hash), None)
+        user = tables.users.get(session.user_id) if session is not None else None
+        return (session, user) if session is not None and user is not None else None
 
     async def touch(self, uid: UUID, now: datetime) -> bool:
         session = self._read().sessions.get(uid)

@@ -377,7 +377,7 @@ class EventService:
         cancellation instead of breaking; listings still leave it out. Raises
         :class:`NotFound` for an unknown id.
         """
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             view = await uow.events.get_view(event_id, viewer.id if viewer else None)
         if view is None:
             raise NotFound
@@ -445,7 +445,7 @@ class EventService:
     # --- helpers -----------------------------------------------------------------
 
     async def _list(self, query: EventQuery, viewer: User | None, limit: int) -> Page[EventView]:
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await uow.events.list_views(
                 query, self.clock.now(), viewer.id if viewer else None
             )

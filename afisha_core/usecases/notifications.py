@@ -28,7 +28,7 @@ class NotificationService:
         """A page of the actor's notifications, newest first."""
         check_limit(limit)
         before = decode_cursor(cursor) if cursor else None
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await uow.notifications.list(
                 actor.id, unacked_only=unacked_only, before=before, limit=limit + 1
             )

@@ -40,6 +40,8 @@ __all__ = ["LoginResult", "Principal", "SessionService", "open_session"]
 logger = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 256
+#: Sessions remembered by ``SessionService.seen_due`` before the memory is cleared.
+_SEEN_LIMIT = 10_000
 MAX_LOGIN_LENGTH = 254
 
 
@@ -108,6 +110,9 @@ class SessionService:
     limiter: RateLimiter
     settings: Settings = attrs.field(factory=Settings)
     _dummy_hash: str | None = attrs.field(default=None, init=False, repr=False)
+    # When this process last asked to record each session as seen, so concurrent
+    # requests of one session write ``last_seen_at`` once per interval, not each.
+    _seen: dict[uuid.UUID, datetime] = attrs.field(factory=dict, init=False, repr=False)
 
     async def login(
         self,
@@ -136,7 +141,7 @@ class SessionService:
         Every failure but the rate limit and a missing code is written to the audit log.
         """
         dummy_hash = await self._dummy()  # made up front so every path costs the same
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             user = await self._find(uow, login)
         login_key = (
             f"login-attempts:user:{user.id}"
@@ -220,35 +225,71 @@ class SessionService:
             )
             await uow.commit()
 
-    async def authenticate(self, token: str) -> Principal:
-        """The caller behind a bearer token.
+    async def authenticate(self, token: str, *, record_seen: bool = True) -> Principal:
+        """The caller behind a bearer token, found in one read.
 
         Raises :class:`NotAuthenticated` for a missing, unknown, revoked or expired
         token, one whose user was deleted, or one opened before the password last
-        changed. Records ``last_seen_at`` (at most once per
-        ``session_touch_interval``), writing only that column and only while the
-        session is live, so a revocation committed meanwhile is never undone.
+        changed. With ``record_seen`` (the default) it also records ``last_seen_at``
+        when :meth:`seen_due` says so, raising :class:`NotAuthenticated` if the session
+        was revoked meanwhile. A server that would rather answer first passes
+        ``record_seen=False`` and calls :meth:`record_seen` once the response is out.
         """
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise NotAuthenticated
         now = self.clock.now()
+        async with self.uow(read_only=True) as uow:
+            found = await uow.sessions.get_with_user(hash_token(token))
+        if found is None:
+            raise NotAuthenticated
+        session, user = found
+        if (
+            not session.is_active(now)
+            or user.is_deleted
+            or user.credential_version != session.credential_version
+        ):
+            raise NotAuthenticated
+        principal = Principal(user=user, session=session)
+        if record_seen and self.seen_due(principal, now):
+            if not await self.record_seen(principal, now):
+                raise NotAuthenticated  # revoked since it was read
+            principal = attrs.evolve(principal, session=attrs.evolve(session, last_seen_at=now))
+        return principal
+
+    def seen_due(self, principal: Principal, now: datetime | None = None) -> bool:
+        """Whether the caller's ``last_seen_at`` is due for a write.
+
+        It is once ``session_touch_interval`` has passed since the stored value and
+        since this process last recorded the session (concurrent requests of one
+        session write it once). Reads nothing.
+        """
+        now = now or self.clock.now()
+        last = principal.session.last_seen_at
+        asked = self._seen.get(principal.session.uid)
+        if asked is not None and asked > last:
+            last = asked
+        return now - last >= self.settings.session_touch_interval
+
+    async def record_seen(self, principal: Principal, now: datetime | None = None) -> bool:
+        """Write ``last_seen_at = now`` for the caller's session (one conditioned UPDATE).
+
+        Writes only that column and only while the session is live, so a revocation
+        committed meanwhile is never undone. Returns whether the session was live.
+        """
+        now = now or self.clock.now()
+        uid = principal.session.uid
+        if len(self._seen) >= _SEEN_LIMIT:
+            self._seen.clear()
+        self._seen[uid] = now
         async with self.uow() as uow:
-            session = await uow.sessions.get_by_token_hash(hash_token(token))
-            if session is None or not session.is_active(now):
-                raise NotAuthenticated
-            user = await uow.users.get(session.user_id)
-            if (
-                user is None
-                or user.is_deleted
-                or user.credential_version != session.credential_version
-            ):
-                raise NotAuthenticated
-            if now - session.last_seen_at >= self.settings.session_touch_interval:
-                if not await uow.sessions.touch(session.uid, now):
-                    raise NotAuthenticated  # revoked since it was read
-                await uow.commit()
-                session = attrs.evolve(session, last_seen_at=now)
-            return Principal(user=user, session=session)
+            live = await uow.sessions.touch(uid, now)
+            await uow.commit()
+        if live:
+            return True
+        # Seen at or after ``now`` by another request is live too; revoked is not.
+        async with self.uow(read_only=True) as uow:
+            session = await uow.sessions.get(uid)
+        return session is not None and session.revoked_at is None
 
     async def list_sessions(
         self, actor: User, *, limit: int = 20, cursor: str | None = None
@@ -259,7 +300,7 @@ class SessionService:
         """
         check_limit(limit)
         before = decode_cursor(cursor) if cursor else None
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await uow.sessions.list_active(
                 actor.id, self.clock.now(), before=before, limit=limit + 1
             )

@@ -77,7 +77,7 @@ async def test_request_ids_on_no_content_responses(api: Api) -> None:
 class BrokenDatabase:
     """A unit-of-work factory with a bug: it raises something no adapter should."""
 
-    def __call__(self) -> UnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         raise RuntimeError("a bug in an adapter")
 
 
@@ -288,10 +288,10 @@ class SwitchableDatabase:
     inner: InMemoryDatabase
     down: bool = False
 
-    def __call__(self) -> UnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         if self.down:
             raise ServiceUnavailable("database", "connection refused (test)")
-        return self.inner()
+        return self.inner(read_only=read_only)
 
 
 @attrs.define

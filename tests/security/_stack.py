@@ -269,8 +269,8 @@ class SlowCommits:
         self.inner = inner
         self.delay = delay
 
-    def __call__(self) -> UnitOfWork:
-        return cast(UnitOfWork, _SlowUnitOfWork(self.inner(), self.delay))
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        return cast(UnitOfWork, _SlowUnitOfWork(self.inner(read_only=read_only), self.delay))
 
 
 class _SlowUnitOfWork:

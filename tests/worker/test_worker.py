@@ -77,12 +77,12 @@ class FlakyDatabase:
     error: Callable[[], Exception]
     opened: int = 0
 
-    def __call__(self) -> UnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         self.opened += 1
         if self.failures > 0:
             self.failures -= 1
             raise self.error()
-        return self.inner()
+        return self.inner(read_only=read_only)
 
 
 @attrs.define

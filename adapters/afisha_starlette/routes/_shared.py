@@ -49,7 +49,8 @@ def client_of(request: Request) -> tuple[str, str | None]:
 async def principal_of(request: Request, rt: Runtime) -> Principal:
     cached: Principal | None = request.scope.get("afisha.principal")
     if cached is None:
-        cached = await rt.afisha.sessions.authenticate(bearer_token(request))
+        # ``last_seen_at`` is written after the response (see the app's routes).
+        cached = await rt.afisha.sessions.authenticate(bearer_token(request), record_seen=False)
         request.scope["afisha.principal"] = cached
     return cached
 

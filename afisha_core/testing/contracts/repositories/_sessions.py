@@ -28,6 +28,22 @@ class SessionRepositoryContract:
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
 
+    async def test_get_with_user_reads_the_session_and_its_user_in_any_state(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """get_with_user finds a session by token hash with its user, whatever their state."""
+        user = make_user()
+        gone = make_user(deleted_at=T0 + US)
+        live = make_session(user.id, credential_version=2)
+        revoked = make_session(user.id, revoked_at=T0 + US)
+        orphaned = make_session(gone.id)
+        await seed(uow_factory, users=[user, gone], sessions=[live, revoked, orphaned])
+        async with uow_factory(read_only=True) as uow:
+            assert await uow.sessions.get_with_user(live.token_hash) == (live, user)
+            assert await uow.sessions.get_with_user(revoked.token_hash) == (revoked, user)
+            assert await uow.sessions.get_with_user(orphaned.token_hash) == (orphaned, gone)
+            assert await uow.sessions.get_with_user(make_session(user.id).token_hash) is None
+
     async def test_touch_sets_last_seen_only_on_a_live_session(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:

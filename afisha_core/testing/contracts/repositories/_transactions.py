@@ -41,6 +41,36 @@ class TransactionContract:
             await uow.commit()
         assert await get_user(uow_factory, user.id) == user
 
+    async def test_a_read_only_unit_of_work_reads_what_is_committed_and_cannot_commit(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """read_only=True reads committed rows; its commit raises RuntimeError."""
+        user = make_user()
+        await seed(uow_factory, users=[user])
+        async with uow_factory(read_only=True) as uow:
+            assert await uow.users.get(user.id) == user
+            with pytest.raises(RuntimeError, match="read-only"):
+                await uow.commit()
+            await uow.rollback()  # allowed, and changes nothing
+        assert await get_user(uow_factory, user.id) == user
+
+    async def test_a_read_only_unit_of_work_does_not_wait_for_an_open_writer(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """A read while a write is open (even in one task) answers at once, without its rows."""
+        before = make_user()
+        await seed(uow_factory, users=[before])
+        pending = make_user()
+        async with uow_factory() as writer:
+            await writer.users.add(pending)
+            await writer.users.get_for_update(before.id)
+            async with asyncio.timeout(5), uow_factory(read_only=True) as reader:
+                assert await reader.users.get(before.id) == before
+                assert await reader.users.get(pending.id) is None
+            await writer.commit()
+        async with uow_factory(read_only=True) as reader:
+            assert await reader.users.get(pending.id) == pending
+
     async def test_leaving_without_commit_discards_changes(
         self, uow_factory: UnitOfWorkFactory
     ) -> None:
