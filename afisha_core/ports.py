@@ -20,7 +20,7 @@ conditioned on the state it relies on (``touch``, ``revoke``, ``ack``, ``ack_all
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
@@ -54,6 +54,7 @@ from afisha_core.domain import (
 __all__ = [
     "AuditQuery",
     "AuditRepository",
+    "Broadcast",
     "CalendarFeedRepository",
     "Clock",
     "DueDelivery",
@@ -71,6 +72,7 @@ __all__ = [
     "RateLimiter",
     "RecoveryRepository",
     "RegistrationRepository",
+    "ReminderClaims",
     "SessionRepository",
     "StoredObject",
     "TokenGenerator",
@@ -152,11 +154,55 @@ class AuditQuery:
 
 @attrs.frozen(kw_only=True)
 class DueReminder:
-    """A participation whose reminder was just claimed, with its event and user."""
+    """A participation whose reminder was just claimed: who to remind of which event."""
 
-    participation: Participation
-    event: Event
-    user: User
+    event_id: UUID
+    user_id: UUID
+    email: str
+    """The participant's address, to mail the reminder to."""
+    locale: str
+    """The participant's language, to write the reminder in."""
+
+
+@attrs.frozen(kw_only=True)
+class ReminderClaims:
+    """One batch of claimed reminders: each event once, and who to remind of which.
+
+    Iterating gives the :class:`DueReminder` items; ``len()`` is how many were claimed.
+    """
+
+    events: Mapping[UUID, Event] = attrs.field(factory=dict)
+    """Every event some item of ``due`` refers to, by id."""
+    due: Sequence[DueReminder] = ()
+
+    def __len__(self) -> int:
+        return len(self.due)
+
+    def __iter__(self) -> Iterator[DueReminder]:
+        return iter(self.due)
+
+
+@attrs.frozen(kw_only=True)
+class Broadcast:
+    """One message to several users: an in-app notification and an email for each.
+
+    The texts are written once; the store writes one
+    :class:`~afisha_core.domain.InstantNotification` (``title``, ``content``,
+    ``cta_url``, ``cta_label``) and one PENDING
+    :class:`~afisha_core.domain.OutboxMessage` (``email_subject``, ``email_text``,
+    ``email_html``) per recipient. The caller checks the texts (by building one of
+    each) before handing them over.
+    """
+
+    title: str
+    content: str
+    cta_url: str | None
+    cta_label: str | None
+    email_subject: str
+    email_text: str
+    email_html: str | None
+    recipients: Sequence[tuple[UUID, str]]
+    """``(user_id, email)`` of each recipient."""
 
 
 @attrs.frozen(kw_only=True)
@@ -431,12 +477,14 @@ class ParticipationRepository(Protocol):
 
     async def claim_due_reminders(
         self, now: datetime, horizon: datetime, limit: int
-    ) -> Sequence[DueReminder]:
+    ) -> ReminderClaims:
         """Claim up to ``limit`` reminders that are due, setting ``reminder_queued_at = now``.
 
         Due means: PARTICIPATING, ``reminder_queued_at`` unset, the user is live, and
         the event is not rejected with ``now < starts_at <= horizon``. A row claimed by
         one unit of work is never returned to another (``FOR UPDATE SKIP LOCKED``).
+        Items come in ``(starts_at, event_id, user_id)`` order, with each of their
+        events once; a store should claim a batch in a statement or two.
         """
         ...
 
@@ -450,6 +498,15 @@ class NotificationRepository(Protocol):
 
     async def add_many(self, notifications: Sequence[InstantNotification]) -> None:
         """Store several new notifications at once (in as few round trips as possible)."""
+        ...
+
+    async def add_broadcasts(self, broadcasts: Sequence[Broadcast], now: datetime) -> int:
+        """Write each broadcast's notification and email for each of its recipients.
+
+        Every row gets a new id and ``created_at = now``; the emails are PENDING with
+        ``next_attempt_at = now``. Returns how many recipients were written. Set-based
+        where the store allows (PostgreSQL: one statement for every row of the call).
+        """
         ...
 
     async def get(self, notification_id: UUID) -> InstantNotification | None:

@@ -29,7 +29,15 @@ from afisha_core.domain import (
     Webhook,
     WebhookDelivery,
 )
-from afisha_core.ports import AuditQuery, DueDelivery, DueReminder, EventQuery, UserQuery
+from afisha_core.ports import (
+    AuditQuery,
+    Broadcast,
+    DueDelivery,
+    DueReminder,
+    EventQuery,
+    ReminderClaims,
+    UserQuery,
+)
 from afisha_core.tables import (
     AUDIT_LOG,
     CALENDAR_FEEDS,
@@ -72,9 +80,72 @@ WEBHOOKS_INSERT = WEBHOOKS.insert_sql(v.named)
 DELIVERIES_INSERT = WEBHOOK_DELIVERIES.insert_sql(v.named)
 # Columns of joined tables, kept apart by prefix (read back with ``load(row, ..., "u_")``).
 _P_COLUMNS = ", ".join(f"p.{name}" for name in PARTICIPATIONS.names)
-_E_ALIASED = EVENTS.aliased("e")
 _U_ALIASED = USERS.aliased("u")
 _S_ALIASED = SESSIONS.aliased("s")
+
+
+# Events in (starts_at, id) order, each one's due rows in user order, until ``limit``:
+# the nested loop stops early instead of sorting the whole backlog every batch. The
+# rows are locked as they are read, so the update can find them again by ctid.
+_CLAIM_REMINDERS: LiteralString = """
+WITH due AS (
+    SELECT p.row_id, p.event_id, p.user_id, e.starts_at
+    FROM (
+        SELECT id, starts_at FROM events
+        WHERE rejected_at IS NULL AND starts_at > %(now)s AND starts_at <= %(horizon)s
+        ORDER BY starts_at, id
+    ) e
+    CROSS JOIN LATERAL (
+        SELECT p.ctid AS row_id, p.event_id, p.user_id
+        FROM participations p
+        WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'
+          AND p.reminder_queued_at IS NULL
+          AND EXISTS (SELECT FROM users u WHERE u.id = p.user_id AND u.deleted_at IS NULL)
+        ORDER BY p.user_id
+        FOR UPDATE OF p SKIP LOCKED
+    ) p
+    LIMIT %(limit)s
+), claimed AS (
+    UPDATE participations p SET reminder_queued_at = %(now)s
+    WHERE p.ctid = ANY (ARRAY(SELECT row_id FROM due))
+    RETURNING p.event_id, p.user_id
+)
+SELECT c.event_id, c.user_id, u.email, u.locale
+FROM claimed c
+JOIN due d ON d.event_id = c.event_id AND d.user_id = c.user_id
+JOIN users u ON u.id = c.user_id
+ORDER BY d.starts_at, c.event_id, c.user_id
+"""
+_BROADCAST_TEXTS = (
+    "title",
+    "content",
+    "cta_url",
+    "cta_label",
+    "email_subject",
+    "email_text",
+    "email_html",
+)
+_BROADCAST_INSERT: LiteralString = """
+WITH b AS (
+    SELECT * FROM unnest(
+        %(title)s::text[], %(content)s::text[], %(cta_url)s::text[], %(cta_label)s::text[],
+        %(email_subject)s::text[], %(email_text)s::text[], %(email_html)s::text[]
+    ) WITH ORDINALITY AS b (title, content, cta_url, cta_label, email_subject, email_text,
+                            email_html, ix)
+), r AS (
+    SELECT * FROM unnest(%(ix)s::bigint[], %(user_id)s::uuid[], %(email)s::text[])
+        AS r (ix, user_id, email)
+), notified AS (
+    INSERT INTO notifications (id, user_id, title, content, cta_url, cta_label, created_at)
+    SELECT gen_random_uuid(), r.user_id, b.title, b.content, b.cta_url, b.cta_label, %(now)s
+    FROM r JOIN b USING (ix)
+)
+INSERT INTO outbox (id, recipient, subject, text_body, html_body, status, attempts,
+                    created_at, next_attempt_at)
+SELECT gen_random_uuid(), r.email, b.email_subject, b.email_text, b.email_html, 'PENDING', 0,
+       %(now)s, %(now)s
+FROM r JOIN b USING (ix)
+"""
 
 
 def like_pattern(text: str) -> str:
@@ -513,50 +584,62 @@ class Participations(_Repository):
 
     async def claim_due_reminders(
         self, now: datetime, horizon: datetime, limit: int
-    ) -> Sequence[DueReminder]:
+    ) -> ReminderClaims:
         """See :meth:`afisha_core.ports.ParticipationRepository.claim_due_reminders`.
 
-        ``FOR UPDATE OF p SKIP LOCKED`` lets concurrent workers claim disjoint rows.
+        One statement claims the batch (``FOR UPDATE OF p SKIP LOCKED`` lets concurrent
+        workers claim disjoint rows) and returns who to remind; a second reads each
+        of their events once. The claim walks the due events in order and stops at
+        ``limit`` rows, so a batch costs the same however long the backlog is.
         """
-        found = await self._all(
-            f"""
-            WITH due AS (
-                SELECT p.event_id, p.user_id
-                FROM participations p
-                JOIN events e ON e.id = p.event_id
-                JOIN users u ON u.id = p.user_id
-                WHERE p.status = 'PARTICIPATING' AND p.reminder_queued_at IS NULL
-                  AND e.rejected_at IS NULL AND e.starts_at > %(now)s
-                  AND e.starts_at <= %(horizon)s AND u.deleted_at IS NULL
-                ORDER BY e.starts_at, p.event_id, p.user_id
-                LIMIT %(limit)s
-                FOR UPDATE OF p SKIP LOCKED
-            ), claimed AS (
-                UPDATE participations p SET reminder_queued_at = %(now)s
-                FROM due
-                WHERE p.event_id = due.event_id AND p.user_id = due.user_id
-                RETURNING {_P_COLUMNS}
-            )
-            SELECT c.*, {_E_ALIASED}, {_U_ALIASED}
-            FROM claimed c
-            JOIN events e ON e.id = c.event_id
-            JOIN users u ON u.id = c.user_id
-            ORDER BY e.starts_at, c.event_id, c.user_id
-            """,
-            {"now": now, "horizon": horizon, "limit": limit},
+        found = await self._all(_CLAIM_REMINDERS, {"now": now, "horizon": horizon, "limit": limit})
+        if not found:
+            return ReminderClaims()
+        event_ids = list({r["event_id"]: None for r in found})
+        events = await self._all(
+            f"SELECT {EVENTS.column_list} FROM events WHERE id = ANY(%s)", (event_ids,)
         )
-        return [
-            DueReminder(
-                participation=PARTICIPATIONS.load(r, v.CODEC),
-                event=EVENTS.load(r, v.CODEC, "e_"),
-                user=USERS.load(r, v.CODEC, "u_"),
-            )
-            for r in found
-        ]
+        return ReminderClaims(
+            events={e.id: e for e in (EVENTS.load(r, v.CODEC) for r in events)},
+            due=[
+                DueReminder(
+                    event_id=r["event_id"],
+                    user_id=r["user_id"],
+                    email=r["email"],
+                    locale=r["locale"],
+                )
+                for r in found
+            ],
+        )
 
 
 class Notifications(_Repository):
     """Notifications in the ``notifications`` table."""
+
+    async def add_broadcasts(self, broadcasts: Sequence[Broadcast], now: datetime) -> int:
+        """See :meth:`afisha_core.ports.NotificationRepository.add_broadcasts`.
+
+        One statement for the whole call: each text travels once, each recipient as
+        an index into the texts; PostgreSQL makes the ids (``gen_random_uuid``).
+        """
+        texts: dict[str, list[Any]] = {name: [] for name in _BROADCAST_TEXTS}
+        index: list[int] = []
+        user_ids: list[UUID] = []
+        emails: list[str] = []
+        for number, broadcast in enumerate(broadcasts, start=1):
+            for name in _BROADCAST_TEXTS:
+                texts[name].append(getattr(broadcast, name))
+            for user_id, to in broadcast.recipients:
+                index.append(number)
+                user_ids.append(user_id)
+                emails.append(to)
+        if not index:
+            return 0
+        await self._run(
+            _BROADCAST_INSERT,
+            {**texts, "ix": index, "user_id": user_ids, "email": emails, "now": now},
+        )
+        return len(index)
 
     async def add(self, notification: InstantNotification) -> None:
         """See :meth:`afisha_core.ports.NotificationRepository.add`."""

@@ -183,7 +183,7 @@ def _run(coro: Awaitable[int], *, serving: bool = False) -> int:
 
 
 def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop when it is installed (the server's ``speedups`` extra)."""
+    """Uvloop's event loop when it is installed (the server's ``speedups`` extra)."""
     try:
         import uvloop  # noqa: PLC0415 - optional
     except ImportError:
@@ -209,7 +209,9 @@ def _positive(text: str) -> int:
 def _bind(host: str, port: int) -> socket.socket:
     """Listen on ``host:port`` before anything else happens (a busy port stops us here)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns TCP_NODELAY on only for sockets that say TCP,
+    # and without it every small response waits for a delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

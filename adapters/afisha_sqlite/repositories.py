@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import attrs
 
@@ -38,7 +38,15 @@ from afisha_core.domain import (
     WebhookDelivery,
 )
 from afisha_core.errors import EmailTaken, UsernameTaken
-from afisha_core.ports import AuditQuery, DueDelivery, DueReminder, EventQuery, UserQuery
+from afisha_core.ports import (
+    AuditQuery,
+    Broadcast,
+    DueDelivery,
+    DueReminder,
+    EventQuery,
+    ReminderClaims,
+    UserQuery,
+)
 from afisha_core.tables import (
     AUDIT_LOG,
     CALENDAR_FEEDS,
@@ -473,16 +481,14 @@ ON CONFLICT (event_id, user_id) DO UPDATE SET
                      THEN participations.write_seq ELSE excluded.write_seq END
 """
 _DUE_REMINDERS = f"""
-SELECT {PARTICIPATIONS.aliased("p")},
-       {EVENTS.aliased("e")},
-       {USERS.aliased("u")}
+SELECT p.event_id, p.user_id, u.email, u.locale
 FROM participations p
 JOIN events e ON e.id = p.event_id
 JOIN users u ON u.id = p.user_id
 WHERE p.status = '{_PARTICIPATING}' AND p.reminder_queued_at IS NULL
   AND u.deleted_at IS NULL
   AND e.rejected_at IS NULL AND e.starts_at > :now AND e.starts_at <= :horizon
-ORDER BY e.starts_at, p.created_at, e.id, u.id
+ORDER BY e.starts_at, e.id, u.id
 LIMIT :limit
 """  # noqa: S608 - constant names
 
@@ -583,7 +589,7 @@ class Participations(_Repository):
 
     async def claim_due_reminders(
         self, now: datetime, horizon: datetime, limit: int
-    ) -> Sequence[DueReminder]:
+    ) -> ReminderClaims:
         """Claim up to ``limit`` due reminders, setting ``reminder_queued_at = now``.
 
         Select and update run in the unit of work's write transaction, which no other
@@ -595,23 +601,32 @@ class Participations(_Repository):
             "limit": max(limit, 0),
         }
 
-        def job(conn: Connection) -> list[DueReminder]:
-            due = [
-                DueReminder(
-                    participation=attrs.evolve(
-                        PARTICIPATIONS.load(row, v.CODEC, "p_"), reminder_queued_at=now
-                    ),
-                    event=EVENTS.load(row, v.CODEC, "e_"),
-                    user=USERS.load(row, v.CODEC, "u_"),
-                )
-                for row in conn.execute(_DUE_REMINDERS, params).fetchall()
-            ]
+        def job(conn: Connection) -> ReminderClaims:
+            rows = conn.execute(_DUE_REMINDERS, params).fetchall()
+            if not rows:
+                return ReminderClaims()
             conn.executemany(
                 "UPDATE participations SET reminder_queued_at = ? "
                 "WHERE event_id = ? AND user_id = ?",
-                [(params["now"], v.uid(d.participation.event_id), v.uid(d.user.id)) for d in due],
+                [(params["now"], row["event_id"], row["user_id"]) for row in rows],
             )
-            return due
+            ids = list({row["event_id"]: None for row in rows})
+            events = [
+                EVENTS.load(row, v.CODEC)
+                for row in conn.execute(f"{_EVENT_SELECT} WHERE id IN ({_placeholders(ids)})", ids)
+            ]
+            return ReminderClaims(
+                events={event.id: event for event in events},
+                due=[
+                    DueReminder(
+                        event_id=v.to_uuid(row["event_id"]),
+                        user_id=v.to_uuid(row["user_id"]),
+                        email=row["email"],
+                        locale=row["locale"],
+                    )
+                    for row in rows
+                ],
+            )
 
         return await self._run(job)
 
@@ -638,6 +653,36 @@ class Notifications(_Repository):
             NOTIFICATIONS.insert_sql(v.named),
             [NOTIFICATIONS.dump(n, v.CODEC) for n in notifications],
         )
+
+    async def add_broadcasts(self, broadcasts: Sequence[Broadcast], now: datetime) -> int:
+        """Each broadcast's notification and email for each recipient (two executemany)."""
+        stamp = v.ts(now)
+        notifications: list[tuple[object, ...]] = []
+        emails: list[tuple[object, ...]] = []
+        for b in broadcasts:
+            for user_id, to in b.recipients:
+                notification = (v.uid(uuid4()), v.uid(user_id), b.title, b.content)
+                notifications.append((*notification, b.cta_url, b.cta_label, stamp))
+                email = (v.uid(uuid4()), to, b.email_subject, b.email_text, b.email_html)
+                emails.append((*email, stamp, stamp))
+        if not notifications:
+            return 0
+
+        def job(conn: Connection) -> None:
+            conn.executemany(
+                "INSERT INTO notifications (id, user_id, title, content, cta_url, cta_label,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                notifications,
+            )
+            conn.executemany(
+                "INSERT INTO outbox (id, recipient, subject, text_body, html_body, status,"
+                " attempts, created_at, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, ?)",
+                emails,
+            )
+
+        await self._run(job)
+        return len(notifications)
 
     async def get(self, notification_id: UUID) -> InstantNotification | None:
         """The notification, or ``None``."""

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import attrs
 
@@ -35,6 +35,7 @@ from afisha_core.domain import (
     AuditEntry,
     CalendarFeed,
     DeliveryStatus,
+    Email,
     Event,
     EventView,
     InstantNotification,
@@ -56,6 +57,7 @@ from afisha_core.errors import EmailTaken, UsernameTaken
 from afisha_core.ports import (
     AuditQuery,
     AuditRepository,
+    Broadcast,
     CalendarFeedRepository,
     DueDelivery,
     DueReminder,
@@ -67,6 +69,7 @@ from afisha_core.ports import (
     PersonalDataRepository,
     RecoveryRepository,
     RegistrationRepository,
+    ReminderClaims,
     SessionRepository,
     TotpRepository,
     UserQuery,
@@ -635,9 +638,9 @@ class _Participations(_Repository):
 
     async def claim_due_reminders(
         self, now: datetime, horizon: datetime, limit: int
-    ) -> Sequence[DueReminder]:
+    ) -> ReminderClaims:
         tables = self._read()
-        due: list[DueReminder] = []
+        due: list[tuple[Event, User, Participation]] = []
         for row in tables.participations.values():
             p = row.participation
             if (
@@ -654,25 +657,61 @@ class _Participations(_Repository):
                 and event.rejected_at is None
                 and now < event.starts_at <= horizon
             ):
-                due.append(DueReminder(participation=p, event=event, user=user))
-        due.sort(
-            key=lambda d: (d.event.starts_at, d.participation.created_at, d.event.id, d.user.id)
-        )
+                due.append((event, user, p))
+        due.sort(key=lambda d: (d[0].starts_at, d[0].id, d[1].id))
         claimed = due[: max(limit, 0)]
         if not claimed:
-            return []
+            return ReminderClaims()
         rows = self._write().participations
-        result: list[DueReminder] = []
-        for d in claimed:
-            key = (d.event.id, d.user.id)
-            updated = attrs.evolve(d.participation, reminder_queued_at=now)
+        for event, user, p in claimed:
+            key = (event.id, user.id)
+            updated = attrs.evolve(p, reminder_queued_at=now)
             rows[key] = attrs.evolve(rows[key], participation=updated)
-            result.append(attrs.evolve(d, participation=updated))
-        return result
+        return ReminderClaims(
+            events={event.id: event for event, _, _ in claimed},
+            due=[
+                DueReminder(
+                    event_id=event.id, user_id=user.id, email=user.email, locale=user.locale
+                )
+                for event, user, _ in claimed
+            ],
+        )
 
 
 class _Notifications(_Repository):
     """In-app notifications."""
+
+    async def add_broadcasts(self, broadcasts: Sequence[Broadcast], now: datetime) -> int:
+        notifications = []
+        emails = []
+        for broadcast in broadcasts:
+            for user_id, to in broadcast.recipients:
+                notifications.append(
+                    InstantNotification(
+                        id=uuid4(),
+                        user_id=user_id,
+                        title=broadcast.title,
+                        content=broadcast.content,
+                        cta_url=broadcast.cta_url,
+                        cta_label=broadcast.cta_label,
+                        created_at=now,
+                    )
+                )
+                email = Email(
+                    to=to,
+                    subject=broadcast.email_subject,
+                    text=broadcast.email_text,
+                    html=broadcast.email_html,
+                )
+                emails.append(
+                    OutboxMessage(id=uuid4(), email=email, created_at=now, next_attempt_at=now)
+                )
+        tables = self._write()
+        for notification in notifications:
+            tables.notifications[notification.id] = notification
+        for message in emails:
+            tables.outbox[message.id] = message
+        return len(notifications)
 
     async def add(self, notification: InstantNotification) -> None:
         if notification.id in self._read().notifications:

@@ -452,24 +452,10 @@ def participants(draw: st.DrawFn) -> Participant:
 
 @st.composite
 def due_reminders(draw: st.DrawFn) -> DueReminder:
-    """Claimed reminders: a PARTICIPATING participation of a live event and its user."""
-    event = draw(events(rejected=False))
+    """Claimed reminders: a live user's address and language, for an event."""
     user = draw(users(deleted=False))
-    participation = draw(
-        participations(event_id=event.id, user_id=user.id, status=ParticipationStatus.PARTICIPATING)
-    )
-    claimed_at = draw(_later(participation.created_at))
     return DueReminder(
-        participation=Participation(
-            event_id=participation.event_id,
-            user_id=participation.user_id,
-            status=participation.status,
-            created_at=participation.created_at,
-            status_changed_at=participation.status_changed_at,
-            reminder_queued_at=claimed_at,
-        ),
-        event=event,
-        user=user,
+        event_id=draw(st.uuids()), user_id=user.id, email=user.email, locale=user.locale
     )
 
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 from afisha_core._pagination import encode_cursor
 from afisha_core.domain import InstantNotification, OutboxMessage, Page, User
 from afisha_core.errors import Forbidden, TotpSetupRequired, ValidationFailed
-from afisha_core.ports import UnitOfWork
+from afisha_core.ports import Broadcast, UnitOfWork
 from afisha_core.settings import Settings
 from afisha_core.usecases.messages import Message
 
@@ -65,6 +65,37 @@ def notification_for(user: User, message: Message, now: datetime) -> InstantNoti
         cta_url=message.cta_url,
         cta_label=message.cta_label,
         created_at=now,
+    )
+
+
+def broadcast_of(
+    message: Message, recipients: Sequence[tuple[uuid.UUID, str]], now: datetime
+) -> Broadcast:
+    """``message`` for every ``(user_id, email)`` of ``recipients``, written once.
+
+    The notification and the email are built for the first recipient, so a text the
+    domain refuses fails here, before anything is written.
+    """
+    user_id, to = recipients[0]
+    email = message.email(to)
+    notification = InstantNotification(
+        id=uuid.UUID(int=0),
+        user_id=user_id,
+        title=message.subject,
+        content=message.text,
+        cta_url=message.cta_url,
+        cta_label=message.cta_label,
+        created_at=now,
+    )
+    return Broadcast(
+        title=notification.title,
+        content=notification.content,
+        cta_url=notification.cta_url,
+        cta_label=notification.cta_label,
+        email_subject=email.subject,
+        email_text=email.text,
+        email_html=email.html,
+        recipients=recipients,
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import attrs
 
 from afisha_core.ports import Clock, UnitOfWorkFactory
 from afisha_core.settings import Settings
 from afisha_core.usecases import messages
-from afisha_core.usecases._common import notification_for, outbox_message_for
+from afisha_core.usecases._common import broadcast_of
 
 __all__ = ["ReminderService"]
 
@@ -32,25 +34,27 @@ class ReminderService:
         while max_batches is None or batches < max_batches:
             now = self.clock.now()
             async with self.uow() as uow:
-                due = await uow.participations.claim_due_reminders(
+                claims = await uow.participations.claim_due_reminders(
                     now, now + self.settings.reminder_lead, size
                 )
-                notifications, emails = [], []
-                # One text per event and language, in the recipient's language.
-                texts: dict[tuple[object, str], messages.Message] = {}
-                for item in due:
-                    key = (item.event.id, item.user.locale)
-                    message = texts.get(key)
-                    if message is None:
-                        message = messages.reminder(item.event, self.settings, item.user.locale)
-                        texts[key] = message
-                    notifications.append(notification_for(item.user, message, now))
-                    emails.append(outbox_message_for(item.user.email, message, now))
-                await uow.notifications.add_many(notifications)
-                await uow.outbox.add_many(emails)
+                # One text per event and language, written once for all its recipients.
+                groups: dict[tuple[UUID, str], list[tuple[UUID, str]]] = {}
+                for item in claims:
+                    groups.setdefault((item.event_id, item.locale), []).append(
+                        (item.user_id, item.email)
+                    )
+                broadcasts = [
+                    broadcast_of(
+                        messages.reminder(claims.events[event_id], self.settings, locale),
+                        recipients,
+                        now,
+                    )
+                    for (event_id, locale), recipients in groups.items()
+                ]
+                await uow.notifications.add_broadcasts(broadcasts, now)
                 await uow.commit()
-            total += len(due)
+            total += len(claims)
             batches += 1
-            if len(due) < size:
+            if len(claims) < size:
                 break
         return total

@@ -184,7 +184,7 @@ async def test_two_claimers_over_a_thousand_due_rows_claim_each_exactly_once(
                 await uow.commit()
             if not batch:
                 return claimed
-            claimed.extend((r.participation.event_id, r.participation.user_id) for r in batch)
+            claimed.extend((r.event_id, r.user_id) for r in batch)
 
     first, second = await asyncio.gather(claimer(), claimer())
     assert len(first) + len(second) == 1000

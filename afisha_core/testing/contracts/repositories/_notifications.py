@@ -8,9 +8,11 @@ from uuid import UUID
 import attrs
 
 from afisha_core.domain import (
+    Email,
     InstantNotification,
+    OutboxStatus,
 )
-from afisha_core.ports import UnitOfWorkFactory
+from afisha_core.ports import Broadcast, UnitOfWorkFactory
 from afisha_core.testing.builders import (
     T0,
     make_notification,
@@ -29,6 +31,71 @@ class NotificationRepositoryContract:
 
     Part of :class:`~afisha_core.testing.contracts.repositories.UnitOfWorkContract`.
     """
+
+    async def test_add_broadcasts_writes_a_notification_and_an_email_per_recipient(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        """Each recipient of each broadcast gets its notification and a PENDING email."""
+        a, b, c = make_user(), make_user(), make_user()
+        await seed(uow_factory, users=[a, b, c])
+        first = Broadcast(
+            title="Reminder: Jazz",
+            content="Jazz starts soon.",
+            cta_url="https://example.org/events/1/calendar.ics",
+            cta_label="Add to calendar",
+            email_subject="Reminder: Jazz",
+            email_text="Jazz starts soon.\n\nAdd to calendar:\nhttps://example.org/",
+            email_html="<p>Jazz starts soon.</p>",
+            recipients=[(a.id, a.email), (b.id, b.email)],
+        )
+        second = Broadcast(
+            title="Напоминание",
+            content="",
+            cta_url=None,
+            cta_label=None,
+            email_subject="Напоминание",
+            email_text="Скоро.",
+            email_html=None,
+            recipients=[(c.id, c.email)],
+        )
+        async with uow_factory() as uow:
+            assert await uow.notifications.add_broadcasts([first, second], MICRO_1) == 3
+            assert await uow.notifications.add_broadcasts([], MICRO_1) == 0
+            await uow.commit()
+        async with uow_factory() as uow:
+            emails = await uow.outbox.claim_due(MICRO_1, MICRO_2, 10)
+            shown = {
+                user.id: await uow.notifications.list(
+                    user.id, unacked_only=False, before=None, limit=10
+                )
+                for user in (a, b, c)
+            }
+        for broadcast, user in ((first, a), (first, b), (second, c)):
+            (notification,) = shown[user.id]
+            assert attrs.evolve(notification, id=UUID(int=0)) == InstantNotification(
+                id=UUID(int=0),
+                user_id=user.id,
+                title=broadcast.title,
+                content=broadcast.content,
+                cta_url=broadcast.cta_url,
+                cta_label=broadcast.cta_label,
+                created_at=MICRO_1,
+            )
+            (email,) = [m for m in emails if m.email.to == user.email]
+            assert email.email == Email(
+                to=user.email,
+                subject=broadcast.email_subject,
+                text=broadcast.email_text,
+                html=broadcast.email_html,
+            )
+            assert (email.status, email.attempts, email.created_at) == (
+                OutboxStatus.PENDING,
+                0,
+                MICRO_1,
+            )
+        ids = [m.id for m in emails] + [n.id for found in shown.values() for n in found]
+        assert len(emails) == 3
+        assert len(set(ids)) == 6
 
     async def test_ack_keeps_the_first_ack_and_only_the_owners(
         self, uow_factory: UnitOfWorkFactory
