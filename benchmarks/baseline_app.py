@@ -10,9 +10,13 @@ compared with: ``afisha / baseline`` is the price of the library's structure.
 What it leaves out, on purpose: rate limiting (Redis), the ``X-Request-ID`` middleware
 and access log, touching ``last_seen_at``, and every endpoint not benchmarked.
 
-Run: ``python -m benchmarks.baseline_app --port 8081`` with ``BENCH_DATABASE_URL``
-(and ``BENCH_POOL_SIZE``, default 10). Two switches try the fixes that
-docs/performance.md proposes: with ``BENCH_SPAN_BOUND=1`` the listing also bounds
+Run: ``python -m benchmarks.baseline_app --port 8081 [--workers N]`` with
+``BENCH_DATABASE_URL`` (and ``BENCH_POOL_SIZE``, default 10, per worker process). uvicorn
+is told to use uvloop and httptools when they are installed, asyncio and h11 otherwise,
+and the choice is logged at startup. With ``--workers`` above 1, uvicorn's supervisor
+starts that many processes on one socket, each building the app with
+:func:`create_app_from_env`. Two switches try the fixes that docs/performance.md
+proposes: with ``BENCH_SPAN_BOUND=1`` the listing also bounds
 ``starts_at`` from below by the longest event's duration (it needs an index on
 ``(ends_at - starts_at)`` to be fast); with ``BENCH_HASH_THREADS=N`` password checks
 run on N threads of their own rather than on the loop's default executor.
@@ -25,9 +29,11 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import importlib.util
 import json
 import os
 import secrets
+import sys
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +50,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-__all__ = ["create_app", "main"]
+__all__ = ["create_app", "create_app_from_env", "main", "server_stack"]
 
 _EVENT_COLUMNS: LiteralString = (
     "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.timezone,"
@@ -376,19 +382,52 @@ def create_app(
     return app
 
 
-def main(argv: list[str] | None = None, env: Mapping[str, str] = os.environ) -> int:
-    """Serve the baseline with uvicorn, configured like ``afisha serve``."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.baseline_app")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    args = parser.parse_args(argv)
-    app = create_app(
+def create_app_from_env(env: Mapping[str, str] = os.environ) -> Starlette:
+    """The baseline app configured by ``BENCH_*`` variables (uvicorn's factory for workers)."""
+    return create_app(
         env["BENCH_DATABASE_URL"],
         pool_size=int(env.get("BENCH_POOL_SIZE", "10")),
         span_bound=env.get("BENCH_SPAN_BOUND", "") == "1",
         hash_threads=int(env.get("BENCH_HASH_THREADS", "0") or "0"),
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
+
+
+def server_stack() -> tuple[str, str]:
+    """The event loop and HTTP parser to serve with: uvloop and httptools when installed."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return loop, http
+
+
+def main(argv: list[str] | None = None, env: Mapping[str, str] = os.environ) -> int:
+    """Serve the baseline with uvicorn, configured like ``afisha serve``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.baseline_app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--workers", type=int, default=1, help="processes on one socket (1)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if "BENCH_DATABASE_URL" not in env:
+        parser.error("set BENCH_DATABASE_URL")
+    os.environ.update(env)  # the worker processes read their settings from here
+    loop, http = server_stack()
+    print(
+        f"baseline: {args.workers} worker(s), loop {loop}, http {http}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        "benchmarks.baseline_app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop=loop,
+        http=http,
+        log_level="warning",
+        lifespan="on",
+    )
     return 0
 
 

@@ -9,13 +9,18 @@ full run; both are described in docs/performance.md.
 Databases and what runs on them (full / quick):
 
 - ``small``: 1k events; (b) and (f).
-- ``main``: 100k events, 10k users; (a), (b), (c) and (d).
+- ``main``: 100k events, 10k users; (a), (b), (c), (d) and (w).
 - ``scale``: 1M / 10k events; (b).
 - ``reminders``: 100k / 10k events plus 100k / 20k due participations; (e).
 
 ``baseline+fix`` rows try the fixes docs/performance.md proposes on the baseline: for (b)
 the lower bound on ``starts_at`` (after creating its index), for (f) password hashing
-on one thread of its own.
+on one thread of its own. (w) runs ``afisha serve --workers N`` against the baseline
+with N uvicorn workers and against ``afisha serve`` with one.
+
+The header says whether uvloop and httptools are installed; after the table, one line
+names the event loop and HTTP parser each server process really loaded, and a
+``WARNING`` follows when two compared servers differ.
 """
 
 from __future__ import annotations
@@ -34,11 +39,11 @@ import attrs
 
 from benchmarks import scenarios as sc
 from benchmarks import seed
-from benchmarks.servers import afisha_server, baseline_server
+from benchmarks.servers import Server, afisha_server, available_stack, baseline_server
 
 __all__ = ["format_table", "main", "run"]
 
-SCENARIOS = ("a", "b", "c", "d", "e", "f")
+SCENARIOS = ("a", "b", "c", "d", "e", "f", "w")
 #: The index the proposed fix for (b) needs (see docs/performance.md).
 SPAN_INDEX = "CREATE INDEX IF NOT EXISTS events_span_idx ON events ((ends_at - starts_at))"
 
@@ -98,6 +103,30 @@ class Outcome:
     seeding: dict[str, float] = attrs.field(factory=dict)
     seconds: float = 0.0
     warnings: list[str] = attrs.field(factory=list)
+    stacks: dict[str, str] = attrs.field(factory=dict)
+    """The event loop and HTTP parser each server ran (``uvloop+httptools``...)."""
+
+    def saw(self, server: Server) -> Server:
+        """Note which loop and parser ``server`` runs; return it."""
+        self.stacks.setdefault(server.name, server.stack())
+        return server
+
+    def stack_line(self) -> str:
+        """``event loop+HTTP parser: afisha asyncio+httptools, ...`` (installed: ...)."""
+        seen = ", ".join(f"{name} {stack}" for name, stack in self.stacks.items())
+        return f"event loop+HTTP parser: {seen or 'no server ran'} (installed: {available_stack()})"
+
+    def stack_warnings(self) -> list[str]:
+        """One warning per compared pair that ran different loops or parsers.
+
+        Compared: ``afisha`` with ``baseline``, ``afisha wN`` with ``baseline wN``.
+        """
+        pairs = [(b.replace("baseline", "afisha", 1), b) for b in self.stacks if "baseline" in b]
+        return [
+            f"{a} ran {self.stacks[a]} but {b} ran {self.stacks[b]}: not the same footing"
+            for a, b in pairs
+            if a in self.stacks and self.stacks[a] != self.stacks[b]
+        ]
 
 
 async def postgres_started_at() -> str:
@@ -124,8 +153,12 @@ async def _servers_rows(
 ) -> None:
     with ExitStack() as stack:
         targets = [
-            sc.Target(server=stack.enter_context(afisha_server(url)), database_url=url),
-            sc.Target(server=stack.enter_context(baseline_server(url)), database_url=url),
+            sc.Target(
+                server=outcome.saw(stack.enter_context(afisha_server(url))), database_url=url
+            ),
+            sc.Target(
+                server=outcome.saw(stack.enter_context(baseline_server(url))), database_url=url
+            ),
         ]
         if "a" in wanted and events == plan.main_events:
             _say("(a) listing throughput ...")
@@ -152,12 +185,35 @@ async def _servers_rows(
             rows, summary = await sc.scenario_f([*targets, fix], plan, spec)
             outcome.rows += rows
             outcome.summaries.append(summary)
+        if "w" in wanted and events == plan.main_events:
+            _say(f"(w) {plan.workers} worker processes ...")
+            await _workers_rows(url, plan, targets[0].server, outcome)
     if "b" in wanted and events in plan.scale_sizes:
         await sc.execute(url, SPAN_INDEX)
         await sc.execute(url, "ANALYZE events")
         with baseline_server(url, span_bound=True) as fixed:
             target = sc.Target(server=attrs.evolve(fixed, name="baseline+fix"), database_url=url)
             outcome.rows += await sc.scale_rows([target], plan, events)
+
+
+async def _workers_rows(url: str, plan: sc.Plan, single: Server, outcome: Outcome) -> None:
+    n = plan.workers
+    # The baseline bounds its listing by the longest event, as afisha's list_views does
+    # with the index of migration 0002 (on every bench database): the same query on both
+    # sides. Without it the first page scans every past event (see (b)).
+    with (
+        afisha_server(url, workers=n) as many,
+        baseline_server(url, workers=n, span_bound=True) as baselines,
+    ):
+        servers = [
+            attrs.evolve(many, name=f"afisha w{n}"),
+            attrs.evolve(baselines, name=f"baseline w{n}"),
+            attrs.evolve(single, name="afisha w1"),
+        ]
+        targets = [sc.Target(server=outcome.saw(s), database_url=url) for s in servers]
+        rows, summary = await sc.scenario_w(targets, plan)
+    outcome.rows += rows
+    outcome.summaries.append(summary)
 
 
 async def run(plan: sc.Plan, wanted: set[str], run_id: str | None = None) -> Outcome:
@@ -167,7 +223,7 @@ async def run(plan: sc.Plan, wanted: set[str], run_id: str | None = None) -> Out
     started = time.perf_counter()
     sizes = sorted(
         set(plan.scale_sizes if "b" in wanted else ())
-        | ({plan.main_events} if wanted & {"a", "c", "d"} else set())
+        | ({plan.main_events} if wanted & {"a", "c", "d", "w"} else set())
         | ({min(plan.scale_sizes)} if "f" in wanted else set())
     )
     for events in sizes:
@@ -200,6 +256,7 @@ async def run(plan: sc.Plan, wanted: set[str], run_id: str | None = None) -> Out
     outcome.rows.sort(key=lambda r: order[r.scenario])
     outcome.summaries.sort(key=lambda s: order[s.scenario])
     outcome.seconds = time.perf_counter() - started
+    outcome.warnings += outcome.stack_warnings()
     return outcome
 
 
@@ -219,7 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--only takes scenarios among {','.join(SCENARIOS)}")
     plan = sc.QUICK if args.quick else sc.FULL
     load = os.getloadavg()[0]
-    _say(f"plan {plan.name}; {os.cpu_count()} CPUs, load average {load:.2f} at start")
+    loop, http = available_stack().split("+")
+    _say(
+        f"plan {plan.name}; {os.cpu_count()} CPUs, load average {load:.2f} at start;"
+        f" uvloop {'installed' if loop == 'uvloop' else 'not installed'},"
+        f" httptools {'installed' if http == 'httptools' else 'not installed'}"
+    )
     outcome = asyncio.run(run(plan, wanted))
     print(format_table(outcome.rows))
     print()
@@ -228,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         f"plan {plan.name}: {outcome.seconds:.0f} s in all; seeding {seeding};"
         f" load average {load:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
+    print(outcome.stack_line())
     for summary in outcome.summaries:
         print(summary.line())
     for warning in outcome.warnings:
@@ -241,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                     "summaries": [s.line() for s in outcome.summaries],
                     "seeding": outcome.seeding,
                     "warnings": outcome.warnings,
+                    "stacks": outcome.stacks,
                     "seconds": outcome.seconds,
                 },
                 out,

@@ -10,6 +10,8 @@ What gets written:
 - ``users``: ``user000000`` ... with email ``user000000@bench.example`` and the
   password :data:`PASSWORD` (one argon2id hash with the production parameters and a
   salt derived from the seed, shared by every user); user 0 is the system administrator.
+  Every third user reads Russian (``locale`` ``ru``, :func:`locale_for`), the others
+  English, so reminders are written in both languages.
 - ``login_sessions``: one live session per user whose bearer token is
   :func:`token_for` ``(seed, i)``, so the load driver can authenticate without logging in.
 - ``events``: spread uniformly over ``[anchor - past, anchor + future]`` (by default one
@@ -60,6 +62,7 @@ __all__ = [
     "drop_database",
     "email_for",
     "fill",
+    "locale_for",
     "password_hash",
     "prepare",
     "token_for",
@@ -176,6 +179,11 @@ def username_for(index: int) -> str:
     return f"user{index:06d}"
 
 
+def locale_for(index: int) -> str:
+    """The language of user ``index``: ``ru`` for every third user, else ``en``."""
+    return "ru" if index % 3 == 2 else "en"
+
+
 def email_for(index: int) -> str:
     """The email of user ``index``."""
     return f"{username_for(index)}@bench.example"
@@ -272,6 +280,7 @@ def _user_rows(spec: SeedSpec, anchor: datetime) -> Iterator[tuple[Any, ...]]:
             i == 0,
             created + timedelta(minutes=i),
             None,
+            locale_for(i),
         )
 
 
@@ -358,7 +367,7 @@ class _EventMaker:
 
 # Binary COPY: about four times less work per row than text for psycopg and the server.
 _TS = "timestamptz"
-_USER_TYPES = ["uuid", "text", "text", "text", "text", "text", "bool", _TS, _TS]
+_USER_TYPES = ["uuid", "text", "text", "text", "text", "text", "bool", _TS, _TS, "text"]
 _SESSION_TYPES = ["uuid", "uuid", "text", "text", "text", _TS, _TS, _TS]
 _EVENT_TYPES = [
     "uuid",
@@ -458,7 +467,7 @@ def fill(url: str, spec: SeedSpec) -> SeedReport:
         with conn.transaction(), conn.cursor() as cur:
             with cur.copy(
                 "COPY users (id, email, username, full_name, password_hash, role, is_system,"
-                " created_at, deleted_at) FROM STDIN (FORMAT BINARY)"
+                " created_at, deleted_at, locale) FROM STDIN (FORMAT BINARY)"
             ) as copy:
                 copy.set_types(_USER_TYPES)
                 for row in _user_rows(spec, anchor):

@@ -2,12 +2,20 @@
 
 ``afisha serve --no-scheduler`` runs on the production adapters: PostgreSQL, Redis for
 rate limits, in-memory object storage, ``.eml`` mail in a temporary folder, logging at
-WARNING. The baseline runs under the same uvicorn settings (one process; whatever
-event loop and HTTP parser uvicorn picks on this machine, for both).
+WARNING. The baseline runs under the same uvicorn settings, and is told to use uvloop
+and httptools when they are installed (asyncio and h11 otherwise). Either may serve
+from several worker processes (uvicorn's ``Multiprocess`` supervisor on one listening
+socket): CPU is then summed over the whole process tree, and a server counts as started
+once every worker watches the listening socket.
+
+Which event loop and HTTP parser a server really runs is read from its processes'
+memory maps (:meth:`Server.stack`): uvloop and httptools are compiled extensions, so
+a process that loaded them shows their ``.so`` files; asyncio and h11 are pure Python.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -28,10 +36,13 @@ __all__ = [
     "PostgresCpu",
     "Server",
     "afisha_server",
+    "available_stack",
     "baseline_server",
     "cpu_seconds",
     "free_port",
     "postgres_cpu_seconds",
+    "serving_processes",
+    "tree_cpu_seconds",
 ]
 
 #: The Redis the server's rate limiter uses (a database of its own).
@@ -42,17 +53,43 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 @attrs.frozen
 class Server:
-    """A running server: where it listens and its process."""
+    """A running server: where it listens, its (supervisor) process and its workers."""
 
     name: str
     host: str
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    workers: int = 1
 
     def cpu_seconds(self) -> float:
-        """CPU time the server process has used so far (all its threads)."""
-        return cpu_seconds(self.process.pid)
+        """CPU time the server has used so far: every thread of every process of its tree."""
+        return tree_cpu_seconds(self.process.pid)
+
+    def stack(self) -> str:
+        """``loop+parser`` its serving processes loaded, e.g. ``uvloop+httptools``.
+
+        Several different stacks (which should not happen) are joined with ``/``.
+        """
+        stacks = sorted({_stack_of(pid) for pid in serving_processes(self.process.pid, self.port)})
+        return "/".join(stacks) or "unknown"
+
+
+def available_stack() -> str:
+    """What this interpreter could run: ``uvloop`` or ``asyncio``, ``httptools`` or ``h11``."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"{loop}+{http}"
+
+
+def _stack_of(pid: int) -> str:
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return "unknown"
+    loop = "uvloop" if "/uvloop/" in maps else "asyncio"
+    http = "httptools" if "/httptools/" in maps else "h11"
+    return f"{loop}+{http}"
 
 
 def free_port() -> int:
@@ -63,14 +100,98 @@ def free_port() -> int:
         return port
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of process ``pid`` (0 when it is gone)."""
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of process ``pid`` (0 when it is gone)."""
+    fields = _stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and every process descending from it."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            fields = _stat_fields(entry.name)
+            if fields is not None:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of ``root`` and all its descendants, those that ended included.
+
+    Each live process counts its own time plus that of its children that have ended
+    and been waited for (``cutime``/``cstime``), so a worker that exits between two
+    readings moves its time to its parent instead of losing it.
+    """
+    total = 0
+    for pid in _tree(root):
+        fields = _stat_fields(pid)
+        if fields is not None:
+            total += sum(int(f) for f in fields[11:15])
+    return total / _TICK
+
+
+def _listening_inode(port: int) -> str | None:
+    """The socket inode of whoever listens on TCP ``port`` (IPv4 or IPv6)."""
+    wanted = f":{port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[1].endswith(wanted) and fields[3] == "0A":  # 0A: LISTEN
+                return fields[9]
+    return None
+
+
+def _watches(pid: int, inode: str) -> bool:
+    """Whether process ``pid``'s event loop polls the socket ``inode`` (its epoll set)."""
+    target = f"socket:[{inode}]"
+    fds: set[str] = set()
+    polls: list[str] = []
+    try:
+        for entry in os.scandir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(entry.path)
+            except OSError:
+                continue
+            if link == target:
+                fds.add(entry.name)
+            elif link == "anon_inode:[eventpoll]":
+                polls.append(entry.name)
+        for fd in polls:
+            for line in Path(f"/proc/{pid}/fdinfo/{fd}").read_text().splitlines():
+                parts = line.split()
+                if parts[:1] == ["tfd:"] and parts[1] in fds:
+                    return True
+    except OSError:
+        return False
+    return False
+
+
+def serving_processes(root: int, port: int) -> list[int]:
+    """The processes of ``root``'s tree whose event loop accepts on ``port`` now."""
+    inode = _listening_inode(port)
+    if inode is None:
+        return []
+    return [pid for pid in _tree(root) if _watches(pid, inode)]
 
 
 def postgres_cpu_seconds() -> float:
@@ -117,27 +238,38 @@ def _postgres_processes() -> dict[int, float]:
     return found
 
 
-def _wait_healthy(name: str, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def _wait_healthy(
+    name: str, process: subprocess.Popen[bytes], port: int, log: Path, workers: int
+) -> None:
+    """Wait for ``/healthz`` to answer 200, then for ``workers`` processes to accept."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     url = f"http://127.0.0.1:{port}/healthz"
+    healthy = False
     while True:
         if process.poll() is not None:
             raise RuntimeError(
                 f"{name} exited with {process.returncode}:\n{log.read_text(errors='replace')}"
             )
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
+        if not healthy:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    healthy = response.status == 200
+            except (urllib.error.URLError, OSError):
+                pass
+        # One worker answering is not enough: the others may still be starting, and
+        # until they accept, the kernel hands every connection to the first one.
+        if healthy and (workers == 1 or len(serving_processes(process.pid, port)) >= workers):
+            return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not answer {url} in time:\n{log.read_text()}")
+            what = "answer " + url if not healthy else f"start {workers} workers"
+            raise RuntimeError(f"{name} did not {what} in time:\n{log.read_text()}")
         time.sleep(0.1)
 
 
 @contextmanager
-def _process(name: str, command: list[str], env: Mapping[str, str], port: int) -> Iterator[Server]:
+def _process(
+    name: str, command: list[str], env: Mapping[str, str], port: int, workers: int = 1
+) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix=f"afisha-bench-{name}-") as tmp:
         log = Path(tmp, "server.log")
         with log.open("wb") as out:
@@ -147,17 +279,20 @@ def _process(name: str, command: list[str], env: Mapping[str, str], port: int) -
                 env={**env, "AFISHA_DATA_DIR": tmp},
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # a group of its own: workers included in a kill
             )
         try:
-            _wait_healthy(name, process, port, log)
-            yield Server(name=name, host="127.0.0.1", port=port, process=process, log=log)
+            _wait_healthy(name, process, port, log, workers)
+            yield Server(
+                name=name, host="127.0.0.1", port=port, process=process, log=log, workers=workers
+            )
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
                 try:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
 
 
@@ -173,9 +308,12 @@ def _clean_env() -> dict[str, str]:
 
 @contextmanager
 def afisha_server(
-    database_url: str, *, redis_url: str = REDIS_URL, pool_size: int = 10
+    database_url: str, *, redis_url: str = REDIS_URL, pool_size: int = 10, workers: int = 1
 ) -> Iterator[Server]:
-    """``afisha serve --no-scheduler`` on the production adapters, until the block ends."""
+    """``afisha serve --no-scheduler [--workers N]`` on the production adapters.
+
+    The server runs until the block ends. ``pool_size`` is per worker process.
+    """
     port = free_port()
     env = _clean_env() | {
         "AFISHA_DATABASE_URL": database_url,
@@ -194,16 +332,26 @@ def afisha_server(
         "--no-scheduler",
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
-    with _process("afisha", command, env, port) as server:
+    with _process("afisha", command, env, port, workers) as server:
         yield server
 
 
 @contextmanager
 def baseline_server(
-    database_url: str, *, pool_size: int = 10, span_bound: bool = False, hash_threads: int = 0
+    database_url: str,
+    *,
+    pool_size: int = 10,
+    span_bound: bool = False,
+    hash_threads: int = 0,
+    workers: int = 1,
 ) -> Iterator[Server]:
-    """The bare Starlette baseline of :mod:`benchmarks.baseline_app`, until the block ends."""
+    """The bare Starlette baseline of :mod:`benchmarks.baseline_app`, until the block ends.
+
+    ``pool_size`` is per worker process, as for :func:`afisha_server`.
+    """
     port = free_port()
     env = _clean_env() | {
         "BENCH_DATABASE_URL": database_url,
@@ -211,6 +359,14 @@ def baseline_server(
         "BENCH_SPAN_BOUND": "1" if span_bound else "",
         "BENCH_HASH_THREADS": str(hash_threads),
     }
-    command = [sys.executable, "-m", "benchmarks.baseline_app", "--port", str(port)]
-    with _process("baseline", command, env, port) as server:
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.baseline_app",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    with _process("baseline", command, env, port, workers) as server:
         yield server

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from benchmarks import driver, run, seed
+from afisha_core.settings import Settings
+from benchmarks import driver, reminder_tick, run, seed
 from benchmarks import scenarios as sc
-from benchmarks.servers import afisha_server, baseline_server
+from benchmarks.servers import afisha_server, available_stack, baseline_server
 from tests.support.services import require_postgres, require_redis
 
 
@@ -32,12 +33,12 @@ def services() -> None:
 @pytest.fixture(scope="module")
 def tiny_database(services: None) -> Iterator[tuple[str, seed.SeedSpec]]:
     name = f"afisha_bench_smoke{uuid.uuid4().hex[:8]}"
-    spec = seed.SeedSpec(events=300, users=120, due_events=2, due_per_event=5)
+    spec = seed.SeedSpec(events=300, users=120, due_events=4, due_per_event=5)
     url = asyncio.run(seed.prepare(name))
     try:
         report = seed.fill(url, spec)
-        assert report.events == 302
-        assert report.due_participations == 10
+        assert report.events == 304
+        assert report.due_participations == 20
         yield url, spec
     finally:
         seed.drop_database(name)
@@ -69,6 +70,43 @@ def test_the_baseline_answers_with_the_same_json(tiny_database: tuple[str, seed.
         for item in first["items"]:
             path = f"/v1/events/{item['id']}"
             assert _get(afisha.port, path, token) == _get(baseline.port, path, token)
+
+
+def test_the_fair_baseline_tick_writes_what_afisha_writes(
+    tiny_database: tuple[str, seed.SeedSpec],
+) -> None:
+    url, _spec = tiny_database
+    asyncio.run(sc.reset_reminders(url))
+    due = asyncio.run(sc.count_due(url))
+    written = {}
+    try:
+        for mode in ("afisha", "baseline"):
+            asyncio.run(sc.reset_reminders(url))
+            report = asyncio.run(reminder_tick.tick(url, mode))  # in this process: quicker
+            assert report["claims"] == due, mode
+            assert report["batch"] == Settings().reminder_batch_size, mode
+            written[mode] = asyncio.run(sc.reminder_rows(url)), asyncio.run(sc.reminder_digest(url))
+    finally:
+        asyncio.run(sc.reset_reminders(url))
+    (afisha, afisha_digest), (baseline, baseline_digest) = written["afisha"], written["baseline"]
+    assert len(afisha["notifications"]) == len(afisha["outbox"]) == due
+    assert baseline == afisha  # every column but ids and timestamps, row for row
+    assert baseline_digest == afisha_digest
+    # The comparison covers what the old baseline left out: the event's place and time
+    # zone, the recipient's language, the link and the HTML part.
+    zones = sc.fetch(
+        url,
+        "SELECT DISTINCT e.timezone FROM events e JOIN participations p ON p.event_id = e.id"
+        " WHERE e.starts_at > now() AND e.starts_at <= now() + interval '24 hours'",
+    )
+    assert len(asyncio.run(zones)) > 1
+    places = ("Main hall", "Small hall", "Library", "Park stage", "Rooftop", "Gallery 2")
+    for note in afisha["notifications"]:
+        assert any(place in note["content"] for place in places), note
+        assert "/events/" in (note["cta_url"] or ""), note
+    htmls = [mail["html_body"] for mail in afisha["outbox"]]
+    assert all(html and html.startswith("<!DOCTYPE html>") for html in htmls)
+    assert {'lang="ru"' in html for html in htmls} == {True, False}  # both languages
 
 
 def test_the_driver_counts_every_request_and_only_targets_loopback(
@@ -130,8 +168,16 @@ def test_every_scenario_runs_once_on_tiny_data(services: None) -> None:
     assert race.met, race.line()  # exactly the capacity joined, on both servers
     tick = [r for r in outcome.rows if r.scenario == "e"]
     due = sc.TINY.due_events * sc.TINY.due_per_event  # and a few seeded ones of the next day
-    assert len(tick) == 2
+    assert [r.server for r in tick] == ["afisha", "baseline", "baseline", "afisha"]
     assert all(r.requests >= due and r.errors == 0 for r in tick), tick
+    assert all("same rows as afisha" in r.note for r in tick if r.server == "baseline"), tick
+    storm = [r for r in outcome.rows if r.scenario == "f" and "logging in" in r.case]
+    assert all("201 x" in r.note and "429 x" in r.note for r in storm), storm
+    workers = [r for r in outcome.rows if r.scenario == "w"]
+    assert [r.server for r in workers] == ["afisha w2", "baseline w2", "afisha w1"]
+    # The baseline is told to use what is installed; every server's stack was seen.
+    assert outcome.stacks["baseline"] == outcome.stacks["baseline w2"] == available_stack()
+    assert "unknown" not in outcome.stacks.values(), outcome.stacks
     table = run.format_table(outcome.rows)
     assert table.count("\n") == len(outcome.rows) + 1
     for summary in outcome.summaries:
