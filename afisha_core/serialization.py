@@ -58,6 +58,8 @@ def format_datetime(value: datetime) -> str:
 
     Raises :class:`ValueError` for a naive ``datetime``: its instant is unknown.
     """
+    if value.tzinfo is UTC:  # what the stores give: no conversion needed
+        return value.isoformat()
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("cannot serialise a naive datetime; it needs a UTC offset")
     return value.astimezone(UTC).isoformat()

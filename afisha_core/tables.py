@@ -240,6 +240,15 @@ class Table(Generic[T]):
     def load(self, row: Row, codec: ValueCodec, prefix: str = "") -> T:
         """The entity in ``row`` (columns read as ``prefix + name``)."""
         plan = self._plan(codec)
+        if not plan.nested:  # the common case, kept tight: entities are loaded per row
+            return self.cls(
+                **{
+                    attr: raw
+                    if (raw := row[prefix + name]) is None or convert is None
+                    else convert(raw)
+                    for name, attr, convert in plan.flat_loaders
+                }
+            )
         values: dict[str, Any] = {}
         for name, path, convert in plan.loaders:
             raw = row[prefix + name]
@@ -251,7 +260,7 @@ class Table(Generic[T]):
             for part in path[:-1]:
                 target = target.setdefault(part, {})
             target[path[-1]] = value
-        return _build(self.cls, values) if plan.nested else self.cls(**values)
+        return _build(self.cls, values)
 
     def reader(self, codec: ValueCodec, prefix: str = "") -> Callable[[Row], T]:
         """A function reading the entity of a row with ``codec`` (for row-mapping helpers)."""
@@ -267,6 +276,9 @@ class Table(Generic[T]):
             plan = _Plan(
                 dumpers=[(c.name, c.path, codec.dumper(c.kind)) for c in self.columns],
                 loaders=[(c.name, c.path, codec.loader(c.kind, c.enum)) for c in self.columns],
+                flat_loaders=[
+                    (c.name, c.path[0], codec.loader(c.kind, c.enum)) for c in self.columns
+                ],
                 nested=any(len(c.path) > 1 for c in self.columns),
             )
             self._plans[id(codec)] = plan
@@ -279,6 +291,8 @@ class _Plan:
 
     dumpers: list[tuple[str, tuple[str, ...], Convert | None]]
     loaders: list[tuple[str, tuple[str, ...], Convert | None]]
+    flat_loaders: list[tuple[str, str, Convert | None]]
+    """``(column, attribute, convert)``: the loaders of a table without nested fields."""
     nested: bool
 
 

@@ -15,8 +15,8 @@ Databases and what runs on them (full / quick):
 
 The baseline lists events with the same lower bound on ``starts_at`` as afisha (the
 index of migration 0002). ``baseline+fix`` rows in (f) hash passwords on one thread of
-the baseline's own, as afisha's argon2 adapter does. (w) runs ``afisha serve --workers N`` against the baseline
-with N uvicorn workers and against ``afisha serve`` with one.
+the baseline's own, as afisha's argon2 adapter does. (w) runs ``afisha serve --workers
+N`` against the baseline with N uvicorn workers and against ``afisha serve`` with one.
 
 The header says whether uvloop and httptools are installed; after the table, one line
 names the event loop and HTTP parser each server process really loaded, and a
