@@ -241,14 +241,19 @@ class Table(Generic[T]):
         """The entity in ``row`` (columns read as ``prefix + name``)."""
         plan = self._plan(codec)
         if not plan.nested:  # the common case, kept tight: entities are loaded per row
-            return self.cls(
-                **{
-                    attr: raw
-                    if (raw := row[prefix + name]) is None or convert is None
-                    else convert(raw)
-                    for name, attr, convert in plan.flat_loaders
-                }
-            )
+            flat = {
+                attr: raw
+                if (raw := row[prefix + name]) is None or convert is None
+                else convert(raw)
+                for name, attr, convert in plan.flat_loaders
+            }
+            if not plan.trusted:
+                return self.cls(**flat)
+            # Rows were validated when they were written: set the fields as they are.
+            entity: T = _new(self.cls)
+            for attr, value in flat.items():
+                _set(entity, attr, value)
+            return entity
         values: dict[str, Any] = {}
         for name, path, convert in plan.loaders:
             raw = row[prefix + name]
@@ -280,6 +285,7 @@ class Table(Generic[T]):
                     (c.name, c.path[0], codec.loader(c.kind, c.enum)) for c in self.columns
                 ],
                 nested=any(len(c.path) > 1 for c in self.columns),
+                trusted=_settable(self.cls),
             )
             self._plans[id(codec)] = plan
         return plan
@@ -294,6 +300,23 @@ class _Plan:
     flat_loaders: list[tuple[str, str, Convert | None]]
     """``(column, attribute, convert)``: the loaders of a table without nested fields."""
     nested: bool
+    trusted: bool
+    """Whether a loaded row may skip ``__init__`` (see :func:`_settable`)."""
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _settable(cls: type[Any]) -> bool:
+    """Whether an instance of ``cls`` is fully made by setting its fields one by one.
+
+    True for an attrs class whose ``__init__`` only checks values (validators): no
+    converter and no ``__attrs_post_init__``. Loading a stored row then skips the
+    checks, which the row passed when it was written.
+    """
+    fields = attrs.fields(cls)
+    return not hasattr(cls, "__attrs_post_init__") and all(f.converter is None for f in fields)
 
 
 def _build(cls: type[T], values: dict[str, Any]) -> T:
