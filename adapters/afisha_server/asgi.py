@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 
 from afisha_server.bootstrap import build_runtime
 from afisha_server.config import ServerConfig
+from afisha_server.gc_tuning import tune_garbage_collector
 from afisha_server.logs import configure_logging
 from afisha_server.tracing import setup_tracing
 from afisha_starlette.app import create_app as create_starlette_app
@@ -78,7 +79,9 @@ def serve_worker_app() -> Starlette:
     """The app of one ``afisha serve --workers N`` process (its logging set up first)."""
     config = ServerConfig.from_env(os.environ)
     configure_logging(os.environ.get(SERVE_LOG_LEVEL, "INFO"), config.log_format)
-    return create_app(config, scheduler=os.environ.get(SERVE_SCHEDULER) == "1")
+    app = create_app(config, scheduler=os.environ.get(SERVE_SCHEDULER) == "1")
+    tune_garbage_collector()
+    return app
 
 
 #: The application configured from the environment (built on first use, see below).

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from afisha_core.errors import AfishaError
 from afisha_server.config import ConfigError, ServerConfig
+from afisha_server.gc_tuning import tune_garbage_collector
 from afisha_server.logs import configure_logging, redact, redact_url
 
 __all__ = ["main"]
@@ -274,6 +275,7 @@ def _serve_one(
         runtime = await build_runtime(config, migrate=False)
         try:
             app = create_app(config, scheduler=not args.no_scheduler, runtime=runtime)
+            tune_garbage_collector()
             server = uvicorn.Server(
                 uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None)
             )

@@ -1,11 +1,13 @@
-"""The socket `afisha serve` listens on: small responses are not held back."""
+"""What `afisha serve` sets up for speed: its listening socket and its garbage collector."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 
 from afisha_server import cli
+from afisha_server.gc_tuning import GC_THRESHOLDS, tune_garbage_collector
 
 
 async def test_accepted_connections_have_nagle_off_on_the_asyncio_loop() -> None:
@@ -30,3 +32,16 @@ async def test_accepted_connections_have_nagle_off_on_the_asyncio_loop() -> None
             assert await asyncio.wait_for(nodelay, 5) != 0
         finally:
             writer.close()
+
+
+def test_the_collector_is_tuned_for_short_lived_objects() -> None:
+    """Startup objects are frozen and young collections are rarer than by default."""
+    before = gc.get_threshold()
+    try:
+        tune_garbage_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert GC_THRESHOLDS[0] > 700  # CPython's default
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
