@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from afisha_core.settings import Settings
-from benchmarks import driver, reminder_tick, run, seed
+from benchmarks import driver, inprocess, reminder_tick, run, seed
 from benchmarks import scenarios as sc
 from benchmarks.servers import afisha_server, available_stack, baseline_server
 from tests.support.services import require_postgres, require_redis
@@ -182,3 +182,13 @@ def test_every_scenario_runs_once_on_tiny_data(services: None) -> None:
     assert table.count("\n") == len(outcome.rows) + 1
     for summary in outcome.summaries:
         assert summary.line().startswith(f"SUMMARY {summary.scenario}: ")
+
+
+def test_the_in_process_measure_reports_both_cases(
+    tiny_database: tuple[str, seed.SeedSpec],
+) -> None:
+    url, spec = tiny_database
+    for which in ("afisha", "baseline"):
+        results = asyncio.run(inprocess.measure(which, url, spec, requests=40, concurrency=4))
+        assert set(results) == {"first page", "event with token"}
+        assert all(cpu > 0 and wall > 0 for cpu, wall in results.values())
