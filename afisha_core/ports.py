@@ -204,6 +204,24 @@ class Broadcast:
     recipients: Sequence[tuple[UUID, str]]
     """``(user_id, email)`` of each recipient."""
 
+    def notification(
+        self, user_id: UUID, notification_id: UUID, now: datetime
+    ) -> InstantNotification:
+        """The in-app notification one recipient gets (validated like any other)."""
+        return InstantNotification(
+            id=notification_id,
+            user_id=user_id,
+            title=self.title,
+            content=self.content,
+            cta_url=self.cta_url,
+            cta_label=self.cta_label,
+            created_at=now,
+        )
+
+    def email(self, to: str) -> Email:
+        """The email one recipient gets (validated like any other)."""
+        return Email(to=to, subject=self.email_subject, text=self.email_text, html=self.email_html)
+
 
 @attrs.frozen(kw_only=True)
 class DueDelivery:

@@ -35,7 +35,6 @@ from afisha_core.domain import (
     AuditEntry,
     CalendarFeed,
     DeliveryStatus,
-    Email,
     Event,
     EventView,
     InstantNotification,
@@ -682,30 +681,14 @@ class _Notifications(_Repository):
     """In-app notifications."""
 
     async def add_broadcasts(self, broadcasts: Sequence[Broadcast], now: datetime) -> int:
-        notifications = []
-        emails = []
-        for broadcast in broadcasts:
-            for user_id, to in broadcast.recipients:
-                notifications.append(
-                    InstantNotification(
-                        id=uuid4(),
-                        user_id=user_id,
-                        title=broadcast.title,
-                        content=broadcast.content,
-                        cta_url=broadcast.cta_url,
-                        cta_label=broadcast.cta_label,
-                        created_at=now,
-                    )
-                )
-                email = Email(
-                    to=to,
-                    subject=broadcast.email_subject,
-                    text=broadcast.email_text,
-                    html=broadcast.email_html,
-                )
-                emails.append(
-                    OutboxMessage(id=uuid4(), email=email, created_at=now, next_attempt_at=now)
-                )
+        notifications = [
+            b.notification(user_id, uuid4(), now) for b in broadcasts for user_id, _ in b.recipients
+        ]
+        emails = [
+            OutboxMessage(id=uuid4(), email=b.email(to), created_at=now, next_attempt_at=now)
+            for b in broadcasts
+            for _, to in b.recipients
+        ]
         tables = self._write()
         for notification in notifications:
             tables.notifications[notification.id] = notification

@@ -76,27 +76,19 @@ def broadcast_of(
     The notification and the email are built for the first recipient, so a text the
     domain refuses fails here, before anything is written.
     """
-    user_id, to = recipients[0]
-    email = message.email(to)
-    notification = InstantNotification(
-        id=uuid.UUID(int=0),
-        user_id=user_id,
+    email = message.email(recipients[0][1])
+    broadcast = Broadcast(
         title=message.subject,
         content=message.text,
         cta_url=message.cta_url,
         cta_label=message.cta_label,
-        created_at=now,
-    )
-    return Broadcast(
-        title=notification.title,
-        content=notification.content,
-        cta_url=notification.cta_url,
-        cta_label=notification.cta_label,
         email_subject=email.subject,
         email_text=email.text,
         email_html=email.html,
         recipients=recipients,
     )
+    broadcast.notification(recipients[0][0], uuid.UUID(int=0), now)
+    return broadcast
 
 
 async def enqueue_email(uow: UnitOfWork, now: datetime, message: Message, to: str) -> None:
